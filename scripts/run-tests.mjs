@@ -1,0 +1,25 @@
+// Runs every compiled test file under dist/test with node's built-in runner.
+// Node 20's `--test` takes no globs, so the files are listed here.
+// `PYTOR_TEST_FILTER=interop` (a substring of the path) narrows the run.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+function collect(dir, out) {
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) collect(path, out);
+    else if (name.endsWith('.test.js')) out.push(path);
+  }
+  return out;
+}
+
+const filter = process.env.PYTOR_TEST_FILTER ?? '';
+const files = collect(join('dist', 'test'), []).filter((f) => f.includes(filter));
+if (files.length === 0) {
+  console.error('run-tests: no test files found');
+  process.exit(1);
+}
+const args = ['--test', '--test-concurrency=1', ...process.argv.slice(2), ...files];
+const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
+process.exit(result.status ?? 1);

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import type { Torrent } from '../metainfo/index.js';
+import { loadTorrent } from './load.js';
+import { formatBytes, safeText } from './terminal.js';
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('show what a .torrent file holds')
+    .argument('<torrent>', '.torrent file')
+    .option('--json', 'print one JSON object')
+    .action(async (source: string, opts: { json?: boolean }) => {
+      const torrent = await loadTorrent(source);
+      process.stdout.write(opts.json ? `${JSON.stringify(infoJson(torrent), null, 2)}\n` : infoText(torrent));
+    });
+}
+
+/** Stable, camelCase fields for scripts; absent values are null. */
+export function infoJson(t: Torrent) {
+  return {
+    infoHash: t.infoHashHex,
+    name: t.name,
+    length: t.length,
+    pieceLength: t.pieceLength,
+    pieceCount: t.pieces.length,
+    private: t.private,
+    announce: t.announce ?? null,
+    announceList: t.announceList,
+    urlList: t.urlList,
+    files: t.files.map((f) => ({ path: f.path.join('/'), length: f.length, padding: f.padding })),
+    comment: t.comment ?? null,
+    createdBy: t.createdBy ?? null,
+    creationDate: t.creationDate ?? null,
+  };
+}
+
+export function infoText(t: Torrent): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(15)}${value}`);
+  row('name', safeText(t.name));
+  row('info hash', t.infoHashHex);
+  row('size', `${formatBytes(t.length)} (${t.length} bytes)`);
+  row('piece length', `${formatBytes(t.pieceLength)} (${t.pieceLength} bytes)`);
+  row('pieces', String(t.pieces.length));
+  row('private', t.private ? 'yes' : 'no');
+  const tiers = t.announceList.length > 0 ? t.announceList : t.announce ? [[t.announce]] : [];
+  if (tiers.length === 0) row('trackers', 'none');
+  else {
+    lines.push('trackers:');
+    tiers.forEach((tier, i) => lines.push(`  tier ${i + 1}: ${tier.map(safeText).join(', ')}`));
+  }
+  if (t.urlList.length > 0) {
+    lines.push('web seeds:');
+    for (const url of t.urlList) lines.push(`  ${safeText(url)}`);
+  }
+  if (t.comment !== undefined) row('comment', safeText(t.comment));
+  if (t.createdBy !== undefined) row('created by', safeText(t.createdBy));
+  if (t.creationDate !== undefined) row('creation date', formatDate(t.creationDate));
+  const shown = t.files.filter((f) => !f.padding);
+  lines.push(`files (${shown.length}):`);
+  const width = Math.max(...shown.map((f) => formatBytes(f.length).length));
+  for (const f of shown) lines.push(`  ${formatBytes(f.length).padStart(width)}  ${safeText(f.path.join('/'))}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function formatDate(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : `${d.toISOString().replace('.000Z', 'Z')} (${seconds})`;
+}

@@ -1,0 +1,69 @@
+import { open } from 'node:fs/promises';
+import { parseTorrent, type Torrent } from '../metainfo/index.js';
+
+/** Real .torrent files stay far below this (a 1 TiB torrent in 1 MiB pieces is 20 MiB of hashes). */
+export const MAX_TORRENT_FILE_BYTES = 64 * 1024 * 1024;
+
+/** Something given on the command line could not be read as a torrent. */
+export class TorrentInputError extends Error {
+  readonly code: string;
+  constructor(
+    readonly source: string,
+    message: string,
+    code: string,
+  ) {
+    super(`${source}: ${message}`);
+    this.name = 'TorrentInputError';
+    this.code = code;
+  }
+}
+
+/** Reads and parses a .torrent file; every failure names the file. */
+export async function loadTorrent(path: string): Promise<Torrent> {
+  const bytes = await readBounded(path, MAX_TORRENT_FILE_BYTES);
+  try {
+    return parseTorrent(bytes);
+  } catch (err) {
+    throw wrap(path, err);
+  }
+}
+
+async function readBounded(path: string, max: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw wrap(path, err);
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > max) throw new TorrentInputError(path, `file is ${size} bytes, more than the ${max} a .torrent may have`, 'ETOOLARGE');
+    // Read at most max + 1 bytes whatever stat said (the file may be growing, or a pipe).
+    const buf = Buffer.alloc(Math.min(size, max) + 1);
+    let filled = 0;
+    while (filled < buf.length) {
+      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > max) throw new TorrentInputError(path, `file is larger than ${max} bytes`, 'ETOOLARGE');
+    return buf.subarray(0, filled);
+  } catch (err) {
+    throw wrap(path, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+function wrap(path: string, err: unknown): Error {
+  if (err instanceof TorrentInputError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const reason =
+    e.code === 'ENOENT' ? 'no such file'
+    : e.code === 'EISDIR' ? 'is a folder, not a .torrent file'
+    : e.code === 'EACCES' ? 'permission denied'
+    : (e.message ?? String(err));
+  const wrapped = new TorrentInputError(path, reason, e.code ?? 'EINPUT');
+  wrapped.cause = err;
+  return wrapped;
+}
