@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors.js';
 import { safeText } from './terminal.js';
+import { registerDownload } from './download.js';
 import { registerInfo } from './info.js';
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run pytor --help for usage)')
     .exitOverride();
   registerInfo(program);
+  registerDownload(program);
   return program;
 }
 

@@ -1,0 +1,89 @@
+import cliProgress from 'cli-progress';
+import type { SessionStats } from '../session/session.js';
+import { formatBytes, formatDuration } from './terminal.js';
+
+export type ProgressMode = 'bar' | 'lines' | 'none';
+
+/** Plain progress lines are this far apart when output is not a terminal. */
+const LINE_INTERVAL_MS = 5_000;
+
+/**
+ * What a person watches during a transfer: a bar redrawn in place on a terminal, a plain
+ * line every few seconds otherwise (no escape codes in a log file), nothing when quiet.
+ */
+export class ProgressView {
+  private bar: cliProgress.SingleBar | undefined;
+  private lastLineAt = 0;
+
+  constructor(
+    private readonly mode: ProgressMode,
+    private readonly stream: NodeJS.WriteStream,
+    private readonly label: string,
+  ) {}
+
+  static modeFor(stream: NodeJS.WriteStream, quiet: boolean): ProgressMode {
+    if (quiet) return 'none';
+    return stream.isTTY ? 'bar' : 'lines';
+  }
+
+  update(s: SessionStats, now = Date.now()): void {
+    if (this.mode === 'none') return;
+    const fields = describe(s);
+    if (this.mode === 'bar') {
+      if (!this.bar) {
+        this.bar = new cliProgress.SingleBar(
+          {
+            stream: this.stream,
+            format: `${this.label} {bar} {percent} | {done}/{total} | {rate} | ETA {eta} | peers {peers}`,
+            barsize: 24,
+            hideCursor: true,
+            clearOnComplete: false,
+            fps: 5,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        this.bar.start(s.length, s.verified, fields);
+      }
+      this.bar.update(s.verified, fields);
+      return;
+    }
+    if (now - this.lastLineAt < LINE_INTERVAL_MS) return;
+    this.lastLineAt = now;
+    this.stream.write(line(fields));
+  }
+
+  /** Ends the bar (leaving its last state on screen) or prints a last line. */
+  finish(s: SessionStats): void {
+    if (this.mode === 'bar' && this.bar) {
+      this.bar.update(s.verified, describe(s));
+      this.bar.stop();
+    } else if (this.mode === 'lines') {
+      this.stream.write(line(describe(s)));
+    }
+  }
+
+  /** Prints a line above the bar (or as a plain line). */
+  note(text: string): void {
+    if (this.mode === 'none') return;
+    if (this.bar) this.bar.stop();
+    this.bar = undefined;
+    this.stream.write(`${text}\n`);
+  }
+}
+
+function describe(s: SessionStats) {
+  const percent = s.length > 0 ? (100 * s.verified) / s.length : 100;
+  const left = s.length - s.verified;
+  return {
+    percent: `${percent.toFixed(1)}%`,
+    done: formatBytes(s.verified),
+    total: formatBytes(s.length),
+    rate: `${formatBytes(Math.round(s.downloadRate))}/s`,
+    eta: left === 0 ? '0s' : s.downloadRate > 0 ? formatDuration(left / s.downloadRate) : '--',
+    peers: `${s.peersConnected}/${s.peersKnown}`,
+  };
+}
+
+function line(f: ReturnType<typeof describe>): string {
+  return `progress ${f.percent} ${f.done}/${f.total} ${f.rate} eta ${f.eta} peers ${f.peers}\n`;
+}

@@ -1,0 +1,392 @@
+import type { Socket } from 'node:net';
+import createDebug from 'debug';
+import {
+  Bitfield,
+  Framer,
+  HANDSHAKE_LENGTH,
+  decodeHandshake,
+  encodeHandshake,
+  encodeMessage,
+  encodePieceHeader,
+  type Message,
+} from '../wire/index.js';
+import { formatAddress, type PeerAddress } from './address.js';
+import { PeerError } from './errors.js';
+
+const log = createDebug('pytor:peer');
+
+export const BLOCK_LENGTH = 16 * 1024;
+/** Bytes queued on a socket beyond which we stop putting uploads on it. */
+const MAX_QUEUED_UPLOAD_BYTES = 4 * 1024 * 1024;
+/** Bytes the framer may hold undecoded: one maximal message plus a socket read or two. */
+const MAX_BUFFERED_BYTES = 1024 * 1024 + 256 * 1024;
+
+export interface PeerTimeouts {
+  readonly handshakeMs: number;
+  /** Close when nothing at all has been heard for this long (BEP 3: peers keep-alive every 2 min). */
+  readonly idleMs: number;
+  /** Send a keep-alive when we have sent nothing for this long. */
+  readonly keepAliveMs: number;
+  /** Requests unanswered for this long mark the peer snubbed; they go back to the picker. */
+  readonly requestMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: PeerTimeouts = {
+  handshakeMs: 10_000,
+  idleMs: 180_000,
+  keepAliveMs: 60_000,
+  requestMs: 20_000,
+};
+
+export interface Handshake {
+  readonly infoHash: Buffer;
+  readonly peerId: Buffer;
+  readonly reserved: Buffer;
+}
+
+/** What a connection tells its owner. The session implements this. */
+export interface PeerHandler {
+  /** Both handshakes done; the connection may now send messages. */
+  onReady(peer: PeerConnection): void;
+  onMessage(peer: PeerConnection, msg: Message): void;
+  /** A block we asked for arrived; `block` is only valid during the call. */
+  onBlock(peer: PeerConnection, index: number, begin: number, block: Buffer): void;
+  /** Requests that will never be answered (choke, snub, close): give them to another peer. */
+  onRequestsDropped(peer: PeerConnection, requests: readonly BlockRequest[]): void;
+  onClose(peer: PeerConnection, reason: PeerError): void;
+}
+
+export interface BlockRequest {
+  readonly index: number;
+  readonly begin: number;
+  readonly length: number;
+}
+
+interface Outstanding extends BlockRequest {
+  readonly sentAt: number;
+}
+
+export interface ConnectionOptions {
+  readonly infoHash: Buffer;
+  readonly peerId: Buffer;
+  readonly pieceCount: number;
+  readonly reserved: Buffer;
+  readonly timeouts?: PeerTimeouts;
+  readonly now?: () => number;
+  /** For an incoming connection: the handshake the listener already read, and bytes after it. */
+  readonly accepted?: { readonly handshake: Handshake; readonly rest: Buffer };
+}
+
+/**
+ * One peer over one TCP socket: the handshake, message framing, choke and interest
+ * state, and the requests in flight. Decisions (what to request, whom to unchoke)
+ * belong to the session; this class only carries them out and reports.
+ */
+export class PeerConnection {
+  readonly label: string;
+  remote: Handshake | undefined;
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+  /** Pieces the peer has. */
+  has: Bitfield;
+  /** Bytes of block payload received / sent. */
+  downloaded = 0;
+  uploaded = 0;
+  /** Smoothed rates in bytes per second, updated by tick(). */
+  downloadRate = 0;
+  uploadRate = 0;
+  snubbed = false;
+  /** Strikes for data that failed a hash check. */
+  strikes = 0;
+  /** Requests the peer will accept queued (BEP 10 `reqq`), when it said. */
+  maxRequests: number | undefined;
+  /** Free-form slot for the session (extension ids and such). */
+  readonly ext: Record<string, unknown> = {};
+
+  private readonly outstanding = new Map<number, Outstanding>();
+  private readonly framer: Framer;
+  private handshakeBuffer: Buffer | undefined = Buffer.alloc(0);
+  private closed = false;
+  private readonly now: () => number;
+  private readonly timeouts: PeerTimeouts;
+  private readonly createdAt: number;
+  private lastHeardAt: number;
+  private lastSentAt: number;
+  private lastBlockAt: number;
+  private rateMark = { at: 0, down: 0, up: 0 };
+  private pendingRequests: Buffer[] = [];
+
+  constructor(
+    readonly socket: Socket,
+    readonly address: PeerAddress,
+    private readonly options: ConnectionOptions,
+    private readonly handler: PeerHandler,
+  ) {
+    this.label = formatAddress(address);
+    this.now = options.now ?? Date.now;
+    this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+    this.createdAt = this.lastHeardAt = this.lastSentAt = this.lastBlockAt = this.now();
+    this.rateMark.at = this.createdAt;
+    this.has = new Bitfield(options.pieceCount);
+    this.framer = new Framer({ pieceCount: options.pieceCount });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.close('EPEER_SOCKET', err.code ?? err.message));
+    socket.on('close', () => this.close('EPEER_CLOSED', 'connection closed'));
+
+    // BEP 10 is not spoken yet, so it is not advertised.
+    this.socket.write(
+      encodeHandshake({ infoHash: options.infoHash, peerId: options.peerId, reserved: options.reserved, extensionProtocol: false }),
+    );
+    if (options.accepted) {
+      this.handshakeBuffer = undefined;
+      this.acceptHandshake(options.accepted.handshake);
+      if (!this.closed && options.accepted.rest.length > 0) this.onData(options.accepted.rest);
+    }
+  }
+
+  get isReady(): boolean {
+    return this.remote !== undefined && !this.closed;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get requestCount(): number {
+    return this.outstanding.size;
+  }
+
+  /** Whether a block of ours is in flight to this peer. */
+  isRequested(index: number, begin: number): boolean {
+    return this.outstanding.has(blockKey(index, begin));
+  }
+
+  /** Queues a request; requests go out together at flush(), in one write. */
+  request(index: number, begin: number, length: number): void {
+    this.outstanding.set(blockKey(index, begin), { index, begin, length, sentAt: this.now() });
+    this.pendingRequests.push(encodeMessage({ type: 'request', index, begin, length }));
+  }
+
+  cancel(index: number, begin: number, length: number): void {
+    if (this.outstanding.delete(blockKey(index, begin))) this.send({ type: 'cancel', index, begin, length });
+  }
+
+  /** Writes queued requests. */
+  flush(): void {
+    if (this.pendingRequests.length === 0 || this.closed) return;
+    const batch = this.pendingRequests.length === 1 ? this.pendingRequests[0]! : Buffer.concat(this.pendingRequests);
+    this.pendingRequests = [];
+    this.write(batch);
+  }
+
+  send(msg: Message): void {
+    if (this.closed) return;
+    switch (msg.type) {
+      case 'choke':
+        this.amChoking = true;
+        break;
+      case 'unchoke':
+        this.amChoking = false;
+        break;
+      case 'interested':
+        this.amInterested = true;
+        break;
+      case 'not-interested':
+        this.amInterested = false;
+        break;
+      default:
+        break;
+    }
+    this.write(encodeMessage(msg));
+  }
+
+  /** Sends a block without copying it into a message buffer. */
+  sendBlock(index: number, begin: number, block: Buffer): void {
+    if (this.closed) return;
+    this.socket.cork();
+    this.socket.write(encodePieceHeader(index, begin, block.length));
+    this.socket.write(block);
+    process.nextTick(() => this.socket.uncork());
+    this.lastSentAt = this.now();
+    this.uploaded += block.length;
+  }
+
+  /** False while the socket already holds plenty of unsent upload data. */
+  get canUpload(): boolean {
+    return !this.closed && this.socket.writableLength < MAX_QUEUED_UPLOAD_BYTES;
+  }
+
+  /**
+   * Called by the session about once a second: rates, keep-alives, and the timeouts
+   * (handshake, idle, unanswered requests).
+   */
+  tick(): void {
+    if (this.closed) return;
+    const now = this.now();
+    if (!this.remote) {
+      if (now - this.createdAt > this.timeouts.handshakeMs) this.close('EPEER_HANDSHAKE', 'no handshake in time');
+      return;
+    }
+    if (now - this.lastHeardAt > this.timeouts.idleMs) {
+      this.close('EPEER_IDLE', `nothing heard for ${Math.round((now - this.lastHeardAt) / 1000)} s`);
+      return;
+    }
+    if (now - this.lastSentAt > this.timeouts.keepAliveMs) this.send({ type: 'keep-alive' });
+
+    const dt = (now - this.rateMark.at) / 1000;
+    if (dt > 0) {
+      // Weighted toward the last second, so a stalled peer's rate falls within a few ticks.
+      const down = (this.downloaded - this.rateMark.down) / dt;
+      const up = (this.uploaded - this.rateMark.up) / dt;
+      this.downloadRate = this.downloadRate * 0.5 + down * 0.5;
+      this.uploadRate = this.uploadRate * 0.5 + up * 0.5;
+      this.rateMark = { at: now, down: this.downloaded, up: this.uploaded };
+    }
+
+    if (this.outstanding.size > 0 && now - this.lastBlockAt > this.timeouts.requestMs) {
+      this.snubbed = true;
+      log('%s snubbed us: %d requests unanswered', this.label, this.outstanding.size);
+      this.dropRequests();
+    }
+  }
+
+  /** Closes the connection (idempotent) and tells the handler once. */
+  close(code: PeerError['code'], detail: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    const dropped = [...this.outstanding.values()];
+    this.outstanding.clear();
+    const reason = new PeerError(code, this.label, detail);
+    log('%s closed: %s', this.label, detail);
+    if (dropped.length > 0) this.handler.onRequestsDropped(this, dropped);
+    this.handler.onClose(this, reason);
+  }
+
+  private write(buf: Buffer): void {
+    this.socket.write(buf);
+    this.lastSentAt = this.now();
+  }
+
+  private dropRequests(): void {
+    if (this.outstanding.size === 0) return;
+    const dropped = [...this.outstanding.values()];
+    this.outstanding.clear();
+    this.handler.onRequestsDropped(this, dropped);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastHeardAt = this.now();
+    if (this.handshakeBuffer !== undefined) {
+      this.handshakeBuffer = Buffer.concat([this.handshakeBuffer, chunk]);
+      if (this.handshakeBuffer.length < HANDSHAKE_LENGTH) return;
+      const result = decodeHandshake(this.handshakeBuffer);
+      if (result.kind !== 'handshake') {
+        this.close('EPEER_HANDSHAKE', result.kind === 'error' ? result.err.message : 'short handshake');
+        return;
+      }
+      const rest = this.handshakeBuffer.subarray(result.consumed);
+      this.handshakeBuffer = undefined;
+      this.acceptHandshake(result);
+      if (this.closed || rest.length === 0) return;
+      chunk = rest;
+    }
+    this.framer.push(chunk);
+    if (this.framer.bufferedBytes > MAX_BUFFERED_BYTES) {
+      this.close('EPEER_PROTOCOL', `${this.framer.bufferedBytes} bytes buffered without a whole message`);
+      return;
+    }
+    while (!this.closed) {
+      const result = this.framer.next();
+      if (result.kind === 'need-more') break;
+      if (result.kind === 'error') {
+        this.close('EPEER_PROTOCOL', result.err.message);
+        return;
+      }
+      this.dispatch(result.msg);
+    }
+    this.flush();
+  }
+
+  private acceptHandshake(hs: Handshake): void {
+    if (!hs.infoHash.equals(this.options.infoHash)) {
+      this.close('EPEER_INFOHASH', 'handshake for another torrent');
+      return;
+    }
+    if (hs.peerId.equals(this.options.peerId)) {
+      this.close('EPEER_SELF', 'connected to ourselves');
+      return;
+    }
+    this.remote = { infoHash: Buffer.from(hs.infoHash), peerId: Buffer.from(hs.peerId), reserved: Buffer.from(hs.reserved) };
+    this.handler.onReady(this);
+  }
+
+  private dispatch(msg: Message): void {
+    switch (msg.type) {
+      case 'piece': {
+        const key = blockKey(msg.index, msg.begin);
+        const req = this.outstanding.get(key);
+        // A block we did not ask for (or cancelled in endgame) is dropped, not trusted.
+        if (!req || req.begin !== msg.begin || req.length !== msg.block.length) return;
+        this.outstanding.delete(key);
+        this.downloaded += msg.block.length;
+        this.lastBlockAt = this.now();
+        this.snubbed = false;
+        this.handler.onBlock(this, msg.index, msg.begin, msg.block);
+        return;
+      }
+      case 'choke':
+        this.peerChoking = true;
+        // Without the fast extension a choke discards every pending request (BEP 3).
+        this.dropRequests();
+        break;
+      case 'unchoke':
+        this.peerChoking = false;
+        this.lastBlockAt = this.now();
+        break;
+      case 'interested':
+        this.peerInterested = true;
+        break;
+      case 'not-interested':
+        this.peerInterested = false;
+        break;
+      case 'have':
+        // A repeated have tells nothing new; dropping it keeps availability counts exact.
+        if (this.has.get(msg.index)) return;
+        this.has.set(msg.index);
+        break;
+      case 'bitfield':
+        try {
+          this.has = Bitfield.fromBuffer(msg.bitfield, this.options.pieceCount);
+        } catch (err) {
+          this.close('EPEER_PROTOCOL', (err as Error).message);
+          return;
+        }
+        break;
+      case 'have-all':
+        this.has.setAll();
+        break;
+      case 'reject': {
+        const key = blockKey(msg.index, msg.begin);
+        const req = this.outstanding.get(key);
+        if (req) {
+          this.outstanding.delete(key);
+          this.handler.onRequestsDropped(this, [req]);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    this.handler.onMessage(this, msg);
+  }
+}
+
+/** Our own requests are block-aligned, so (index, begin / 16 KiB) names a block uniquely. */
+function blockKey(index: number, begin: number): number {
+  return index * 8192 + Math.floor(begin / BLOCK_LENGTH);
+}

@@ -1,0 +1,93 @@
+import createDebug from 'debug';
+import type { AnnounceParams, TrackerPeer, TrackerTiers } from '../tracker/index.js';
+
+const log = createDebug('pytor:session');
+
+/** Bounds on how often we announce, whatever the tracker says. */
+const MIN_INTERVAL_S = 30;
+const MAX_INTERVAL_S = 3600;
+const RETRY_FIRST_S = 15;
+const NUMWANT = 200;
+
+export interface AnnouncerHooks {
+  /** The current counters (uploaded, downloaded, left). */
+  counters(): Pick<AnnounceParams, 'uploaded' | 'downloaded' | 'left'>;
+  onPeers(peers: readonly TrackerPeer[], url: string): void;
+  onError(message: string): void;
+}
+
+/**
+ * Talks to a torrent's trackers over its life: `started`, re-announces by the tracker's
+ * interval (with backoff while none answers), `completed` once, `stopped` at the end.
+ */
+export class Announcer {
+  private timer: NodeJS.Timeout | undefined;
+  private retryS = RETRY_FIRST_S;
+  private stopped = false;
+  private inflight: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly tiers: TrackerTiers,
+    private readonly base: Pick<AnnounceParams, 'infoHash' | 'peerId' | 'port' | 'key'>,
+    private readonly hooks: AnnouncerHooks,
+  ) {}
+
+  get hasTrackers(): boolean {
+    return this.tiers.urls().length > 0;
+  }
+
+  start(): void {
+    this.announce('started');
+  }
+
+  completed(): void {
+    if (!this.stopped) this.announce('completed');
+  }
+
+  /** Sends `stopped` (bounded by timeoutMs) and ends all timers. */
+  async stop(timeoutMs = 3000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await this.inflight?.catch(() => undefined);
+    if (!this.hasTrackers) return;
+    try {
+      await this.tiers.announce(this.params('stopped'), { timeoutMs });
+    } catch (err) {
+      log('stopped announce failed: %s', (err as Error).message);
+    }
+  }
+
+  private params(event: AnnounceParams['event']): AnnounceParams {
+    return { ...this.base, ...this.hooks.counters(), event, numwant: event === 'stopped' ? 0 : NUMWANT };
+  }
+
+  private announce(event: AnnounceParams['event']): void {
+    if (this.stopped || !this.hasTrackers) return;
+    if (this.timer) clearTimeout(this.timer);
+    const run = this.tiers.announce(this.params(event), { signal: this.abort.signal }).then(
+      ({ url, result }) => {
+        this.retryS = RETRY_FIRST_S;
+        log('%s answered: %d peers, interval %d s', url, result.peers.length, result.interval);
+        if (result.warning) this.hooks.onError(`tracker ${url}: ${result.warning}`);
+        this.hooks.onPeers(result.peers, url);
+        const interval = Math.min(MAX_INTERVAL_S, Math.max(MIN_INTERVAL_S, result.minInterval ?? 0, result.interval));
+        this.schedule(interval);
+      },
+      (err: Error) => {
+        if (this.stopped) return;
+        this.hooks.onError(err.message);
+        this.schedule(this.retryS);
+        this.retryS = Math.min(MAX_INTERVAL_S, this.retryS * 2);
+      },
+    );
+    this.inflight = run;
+  }
+
+  private schedule(seconds: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.announce(undefined), seconds * 1000);
+  }
+}
