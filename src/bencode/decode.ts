@@ -14,6 +14,11 @@ const CH_COLON = 0x3a;
 
 /** Digits beyond this many cannot be a string length that fits any input we accept. */
 const MAX_LENGTH_DIGITS = 15;
+/**
+ * Integers longer than this are refused: bencode sets no limit, but no real field needs more
+ * than 20 digits, and BigInt() of millions of digits takes quadratic time (a hang, not an error).
+ */
+export const MAX_INTEGER_DIGITS = 256;
 
 export interface DecodeOptions {
   /** Deepest nesting of lists and dicts accepted. */
@@ -91,6 +96,7 @@ class Decoder {
       if (c === CH_E) break;
       if (c < CH_0 || c > CH_9) this.fail('non-digit in integer');
       this.pos++;
+      if (this.pos - digitsStart > MAX_INTEGER_DIGITS) this.fail(`integer longer than ${MAX_INTEGER_DIGITS} digits`, start);
     }
     const digits = this.pos - digitsStart;
     if (digits === 0) this.fail('empty integer', start);

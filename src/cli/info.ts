@@ -11,8 +11,20 @@ export function registerInfo(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (source: string, opts: { json?: boolean }) => {
       const torrent = await loadTorrent(source);
-      process.stdout.write(opts.json ? `${JSON.stringify(infoJson(torrent), null, 2)}\n` : infoText(torrent));
+      process.stdout.write(opts.json ? `${jsonText(infoJson(torrent))}\n` : infoText(torrent));
     });
+}
+
+/**
+ * JSON.stringify escapes only U+0000-U+001F; C1 controls (U+0080-U+009F, where U+009B is a CSI
+ * for some terminals), DEL and bidi overrides would reach the terminal raw. They can only stand
+ * inside JSON strings, so escaping them as \uXXXX keeps the JSON valid and equal.
+ */
+export function jsonText(value: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) =>
+    `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Stable, camelCase fields for scripts; absent values are null. */
@@ -58,7 +70,9 @@ export function infoText(t: Torrent): string {
   if (t.creationDate !== undefined) row('creation date', formatDate(t.creationDate));
   const shown = t.files.filter((f) => !f.padding);
   lines.push(`files (${shown.length}):`);
-  const width = Math.max(...shown.map((f) => formatBytes(f.length).length));
+  // A loop, not Math.max(...spread): a torrent may list up to a million files.
+  let width = 0;
+  for (const f of shown) width = Math.max(width, formatBytes(f.length).length);
   for (const f of shown) lines.push(`  ${formatBytes(f.length).padStart(width)}  ${safeText(f.path.join('/'))}`);
   return `${lines.join('\n')}\n`;
 }

@@ -38,16 +38,27 @@ async function readBounded(path: string, max: number): Promise<Buffer> {
   try {
     const { size } = await handle.stat();
     if (size > max) throw new TorrentInputError(path, `file is ${size} bytes, more than the ${max} a .torrent may have`, 'ETOOLARGE');
-    // Read at most max + 1 bytes whatever stat said (the file may be growing, or a pipe).
-    const buf = Buffer.alloc(Math.min(size, max) + 1);
-    let filled = 0;
-    while (filled < buf.length) {
-      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
+    // Read until end of file, at most max + 1 bytes, whatever stat said: pipes (`<(cat x)`) and
+    // /proc files report size 0, and a file may grow. Sequential reads (position null), so
+    // pipes work too.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let chunkSize = Math.min(Math.max(size + 1, 64 * 1024), max + 1);
+    while (total <= max) {
+      const chunk = Buffer.alloc(Math.min(chunkSize, max + 1 - total));
+      let filled = 0;
+      while (filled < chunk.length) {
+        const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, null);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      chunks.push(chunk.subarray(0, filled));
+      total += filled;
+      if (filled < chunk.length) break; // end of file
+      chunkSize = Math.min(chunkSize * 2, max + 1);
     }
-    if (filled > max) throw new TorrentInputError(path, `file is larger than ${max} bytes`, 'ETOOLARGE');
-    return buf.subarray(0, filled);
+    if (total > max) throw new TorrentInputError(path, `file is larger than ${max} bytes`, 'ETOOLARGE');
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
   } catch (err) {
     throw wrap(path, err);
   } finally {

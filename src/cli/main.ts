@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors.js';
 import { safeText } from './terminal.js';
+import { registerCreate } from './create.js';
 import { registerDownload } from './download.js';
 import { registerInfo } from './info.js';
+import { registerPeers } from './peers.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,7 +15,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run pytor --help for usage)')
     .exitOverride();
   registerInfo(program);
+  registerPeers(program);
   registerDownload(program);
+  registerCreate(program);
   return program;
 }
 

@@ -9,7 +9,7 @@ export const MAX_PIECE_LENGTH = 64 * 1024 * 1024;
 export const MAX_FILES = 1_000_000;
 const utf8 = new TextDecoder('utf-8');
 
-/** Parses and validates a whole .torrent file. Throws BencodeError or MetainfoError. */
+/** Parses and validates a whole .torrent file. Throws BencodeError, MetainfoError or UnsupportedTorrentError (v2-only). */
 export function parseTorrent(bytes: Uint8Array): Torrent {
   const root = decode(bytes);
   if (!isDict(root)) throw new MetainfoError('', 'top level is not a dictionary');
@@ -61,8 +61,10 @@ function buildTorrent(info: BDict, infoBytes: Buffer, root: BDict | undefined): 
   if (length === 0) throw new MetainfoError('info', 'holds no data (total length 0)');
 
   const pieceCount = piecesValue.length / 20;
+  // Checked by exact products (pieceCount is bounded by the input size, pieceLength by
+  // MAX_PIECE_LENGTH, so both stay far below 2^53), not by a rounded float quotient.
   const expected = Math.ceil(length / pieceLength);
-  if (pieceCount !== expected) {
+  if (pieceCount * pieceLength < length || (pieceCount - 1) * pieceLength >= length) {
     throw new MetainfoError(
       'info.pieces',
       `holds ${pieceCount} hashes but ${length} bytes in pieces of ${pieceLength} need ${expected}`,
@@ -165,8 +167,10 @@ function readOuter(root: BDict | undefined): Pick<
     announce: announce || undefined,
     announceList: readAnnounceList(root.get('announce-list')),
     urlList: readUrlList(root.get('url-list')),
-    comment: preferUtf8(root, 'comment', 'comment'),
-    createdBy: preferUtf8(root, 'created by', 'created by'),
+    // Outside the info dict only informational text: a malformed one is ignored (as libtorrent
+    // does), not a reason to refuse a torrent whose content is valid.
+    comment: optionalText(root, 'comment'),
+    createdBy: optionalText(root, 'created by'),
     creationDate: typeof creationDate === 'number' ? creationDate : undefined,
   };
 }
@@ -191,6 +195,10 @@ function readUrlList(value: BValue | undefined): string[] {
 
 function text(value: BValue | undefined): string | undefined {
   return isBytes(value) ? utf8.decode(value) : undefined;
+}
+
+function optionalText(dict: BDict, key: string): string | undefined {
+  return text(dict.get(`${key}.utf-8`)) ?? text(dict.get(key));
 }
 
 function preferUtf8(dict: BDict, key: string, field: string): string | undefined {

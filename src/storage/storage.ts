@@ -1,0 +1,392 @@
+import { constants as fsConstants } from 'node:fs';
+import { lstat, mkdir, open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { pieceSize, type Torrent } from '../metainfo/types.js';
+import { ioError, StorageError } from './errors.js';
+import { pieceSpans, type FileSpan } from './file-map.js';
+import { HandlePool } from './handle-pool.js';
+import { verifyPiece } from './verify.js';
+
+export interface StorageOptions {
+  /** Most file handles kept open at once (least recently used are closed first). Default 64. */
+  readonly maxOpenFiles?: number;
+  /**
+   * Open without creating or resizing anything: for checking or seeding existing data.
+   * Missing files then count as missing pieces; writePiece throws.
+   */
+  readonly readOnly?: boolean;
+}
+
+export const DEFAULT_MAX_OPEN_FILES = 64;
+
+/** O_NOFOLLOW where the platform has it: the final open never follows a symlink planted after the check. */
+const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
+
+/** One torrent file as placed on disk. Pad files have no place (`diskPath` undefined). */
+interface PlacedFile {
+  readonly diskPath: string | undefined;
+  readonly length: number;
+  /** Size found on disk before open() touched it; -1 when the file did not exist. */
+  readonly sizeAtOpen: number;
+}
+
+/**
+ * The torrent's files under an output folder: single-file torrents at OUT/<name>, multi-file
+ * at OUT/<name>/<path...>. Every path is checked to stay inside OUT (symlinks included) when
+ * the storage is opened. Pieces are written only whole and verified (the session's job), so
+ * any data on disk that hashes right is safe to resume from.
+ */
+export class TorrentStorage {
+  private readonly pool: HandlePool;
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** Pieces written through this storage: their bytes exist even where the file was short at open. */
+  private readonly written: Uint8Array;
+  private closed = false;
+
+  private constructor(
+    readonly torrent: Torrent,
+    /** The output folder, resolved (symlinks in the folder's own path followed). */
+    readonly root: string,
+    private readonly files: readonly PlacedFile[],
+    private readonly readOnly: boolean,
+    maxOpenFiles: number,
+  ) {
+    const flags = readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
+    this.pool = new HandlePool((i) => this.diskPathOf(i), flags | O_NOFOLLOW, maxOpenFiles);
+    this.written = new Uint8Array(torrent.pieces.length);
+  }
+
+  static async open(torrent: Torrent, outDir: string, options: StorageOptions = {}): Promise<TorrentStorage> {
+    const readOnly = options.readOnly ?? false;
+    const maxOpenFiles = options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES;
+    if (!Number.isInteger(maxOpenFiles) || maxOpenFiles < 1) {
+      throw new RangeError(`maxOpenFiles must be a positive integer, got ${maxOpenFiles}`);
+    }
+    const root = await prepareRoot(outDir, readOnly);
+    const placed: PlacedFile[] = [];
+    const seen = new Map<string, number>();
+    for (const [index, file] of torrent.files.entries()) {
+      if (file.padding) {
+        placed.push({ diskPath: undefined, length: file.length, sizeAtOpen: file.length });
+        continue;
+      }
+      const components = torrent.multiFile ? [torrent.name, ...file.path] : [torrent.name];
+      const diskPath = await placeFile(root, components, !readOnly);
+      const other = seen.get(diskPath);
+      if (other !== undefined) {
+        throw new StorageError('EDUPLICATE', diskPath, `files ${other} and ${index} both map to ${diskPath}`);
+      }
+      seen.set(diskPath, index);
+      const sizeAtOpen = readOnly ? await sizeOf(diskPath) : await createSized(diskPath, file.length);
+      placed.push({ diskPath, length: file.length, sizeAtOpen });
+    }
+    return new TorrentStorage(torrent, root, placed, readOnly, maxOpenFiles);
+  }
+
+  /** SHA-1 check of a whole piece against the torrent. */
+  static verifyPiece(torrent: Pick<Torrent, 'pieces'>, index: number, data: Uint8Array): boolean {
+    return verifyPiece(torrent, index, data);
+  }
+
+  /** Where file `fileIndex` lives on disk (undefined for pad files). */
+  filePath(fileIndex: number): string | undefined {
+    return this.files[fileIndex]?.diskPath;
+  }
+
+  /** Writes a whole, already verified piece at its place in each file it spans. */
+  writePiece(index: number, data: Uint8Array): Promise<void> {
+    return this.track(async () => {
+      if (this.readOnly) throw new StorageError('EREADONLY', this.root, 'storage opened read-only');
+      const spans = pieceSpans(this.torrent, index);
+      const expected = pieceSize(this.torrent, index);
+      if (data.length !== expected) {
+        throw new StorageError('ERANGE', undefined, `piece ${index} is ${expected} bytes, got ${data.length}`);
+      }
+      for (const span of spans) {
+        if (span.padding) continue;
+        await this.pool.use(span.fileIndex, (h) => writeFully(h, data, span, this.diskPathOf(span.fileIndex)));
+      }
+      this.written[index] = 1;
+    });
+  }
+
+  /** Reads `length` bytes at `begin` of piece `index` (for uploading); bounds-checked. */
+  readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+    return this.track(async () => {
+      if (!Number.isInteger(length) || length < 1) {
+        throw new StorageError('ERANGE', undefined, `block length ${length} must be at least 1`);
+      }
+      const spans = pieceSpans(this.torrent, index, begin, length);
+      const buf = Buffer.alloc(length);
+      await this.readSpans(spans, buf, false);
+      return buf;
+    });
+  }
+
+  readPiece(index: number): Promise<Buffer> {
+    return this.track(async () => {
+      const spans = pieceSpans(this.torrent, index);
+      const buf = Buffer.alloc(pieceSize(this.torrent, index));
+      await this.readSpans(spans, buf, false);
+      return buf;
+    });
+  }
+
+  /**
+   * The resume check: which pieces already hold the right data. Reads one piece at a time per
+   * worker (two workers, one reused buffer each), so memory stays at two pieces. Pieces lying
+   * in files that were missing or short when the storage opened are not read at all.
+   */
+  checkExisting(onProgress?: (done: number, total: number) => void): Promise<boolean[]> {
+    return this.track(async () => {
+      const total = this.torrent.pieces.length;
+      const valid = new Array<boolean>(total).fill(false);
+      let next = 0;
+      let done = 0;
+      const worker = async (): Promise<void> => {
+        const buf = Buffer.alloc(this.torrent.pieceLength);
+        while (next < total && !this.closed) {
+          const index = next++;
+          const piece = buf.subarray(0, pieceSize(this.torrent, index));
+          const spans = pieceSpans(this.torrent, index);
+          if (this.couldBePresent(index, spans) && (await this.readSpans(spans, piece, true))) {
+            valid[index] = verifyPiece(this.torrent, index, piece);
+          }
+          done++;
+          onProgress?.(done, total);
+        }
+      };
+      await Promise.all([worker(), worker()]);
+      return valid;
+    });
+  }
+
+  /** Waits for running operations, then closes every file handle. Later calls throw ECLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+    await this.pool.closeAll();
+  }
+
+  /** How many file handles are open now (for tests and diagnostics). */
+  get openHandles(): number {
+    return this.pool.size;
+  }
+
+  private couldBePresent(index: number, spans: readonly FileSpan[]): boolean {
+    if (this.written[index]) return true;
+    return spans.every((s) => {
+      const f = this.files[s.fileIndex]!;
+      return s.padding || f.sizeAtOpen >= s.fileOffset + s.length;
+    });
+  }
+
+  /**
+   * Fills `buf` from the spans (pad spans with zeros). When `tolerant`, a missing or short
+   * file returns false; otherwise it throws ESHORT / EIO.
+   */
+  private async readSpans(spans: readonly FileSpan[], buf: Buffer, tolerant: boolean): Promise<boolean> {
+    for (const span of spans) {
+      if (span.padding) {
+        buf.fill(0, span.bufferOffset, span.bufferOffset + span.length);
+        continue;
+      }
+      const filePath = this.diskPathOf(span.fileIndex);
+      let complete: boolean;
+      try {
+        complete = await this.pool.use(span.fileIndex, (h) => readFully(h, buf, span));
+      } catch (err) {
+        if (tolerant && (err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw ioError(err, filePath, 'read');
+      }
+      if (!complete) {
+        if (tolerant) return false;
+        throw new StorageError('ESHORT', filePath, `${filePath} is shorter than the torrent says`);
+      }
+    }
+    return true;
+  }
+
+  private diskPathOf(fileIndex: number): string {
+    const p = this.files[fileIndex]?.diskPath;
+    if (p === undefined) throw new StorageError('ERANGE', undefined, `file ${fileIndex} has no place on disk`);
+    return p;
+  }
+
+  private track<T>(op: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StorageError('ECLOSED', this.root, 'storage is closed'));
+    const p = op();
+    this.inflight.add(p);
+    void p.then(
+      () => this.inflight.delete(p),
+      () => this.inflight.delete(p),
+    );
+    return p;
+  }
+}
+
+async function writeFully(h: FileHandle, data: Uint8Array, span: FileSpan, filePath: string): Promise<void> {
+  let done = 0;
+  try {
+    while (done < span.length) {
+      const { bytesWritten } = await h.write(
+        data,
+        span.bufferOffset + done,
+        span.length - done,
+        span.fileOffset + done,
+      );
+      done += bytesWritten;
+    }
+  } catch (err) {
+    throw ioError(err, filePath, 'write');
+  }
+}
+
+/** Reads the span fully; false when the file ends first. */
+async function readFully(h: FileHandle, buf: Buffer, span: FileSpan): Promise<boolean> {
+  let done = 0;
+  while (done < span.length) {
+    const { bytesRead } = await h.read(buf, span.bufferOffset + done, span.length - done, span.fileOffset + done);
+    if (bytesRead === 0) return false;
+    done += bytesRead;
+  }
+  return true;
+}
+
+/** Resolves OUT (creating it unless read-only) to its real path, the base of every inside-check. */
+async function prepareRoot(outDir: string, readOnly: boolean): Promise<string> {
+  const resolved = path.resolve(outDir);
+  try {
+    if (!readOnly) await mkdir(resolved, { recursive: true });
+    return await realpath(resolved);
+  } catch (err) {
+    if (readOnly && (err as NodeJS.ErrnoException).code === 'ENOENT') return resolved;
+    throw ioError(err, resolved, 'create output folder');
+  }
+}
+
+/** Defence in depth: metainfo validated the components already, but storage never trusts them. */
+function checkComponent(component: string, shown: string): void {
+  if (
+    component === '' ||
+    component === '.' ||
+    component === '..' ||
+    /[/\\\0]/.test(component) ||
+    path.isAbsolute(component) ||
+    path.win32.isAbsolute(component)
+  ) {
+    throw new StorageError('EBADPATH', shown, `unsafe path component ${JSON.stringify(component)} in ${shown}`);
+  }
+}
+
+export function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
+/**
+ * Walks the components below `root`, lstat-ing each one: a symlink is followed only when its
+ * real target stays inside `root` (a dangling one is refused, since creating through it could
+ * land anywhere); folders are created when `create`. Returns the real path for the file.
+ */
+async function placeFile(root: string, components: readonly string[], create: boolean): Promise<string> {
+  const shown = path.join(root, ...components);
+  for (const c of components) checkComponent(c, shown);
+  let current = root;
+  let missing = false;
+  for (const [i, component] of components.entries()) {
+    const isLast = i === components.length - 1;
+    const next = path.join(current, component);
+    if (!isInside(root, next)) throw new StorageError('EOUTSIDE', next, `${next} lies outside ${root}`);
+    if (missing) {
+      // A missing folder (read-only open): nothing below it exists either.
+      current = next;
+      continue;
+    }
+    const st = await lstatOrUndefined(next);
+    let kind: 'dir' | 'file' | 'other' | 'none' = st ? kindOf(st) : 'none';
+    current = next;
+    if (st?.isSymbolicLink()) {
+      let target: string;
+      try {
+        target = await realpath(next);
+      } catch {
+        throw new StorageError('ESYMLINK', next, `${next} is a symlink that leads nowhere; refusing to follow it`);
+      }
+      if (!isInside(root, target)) {
+        throw new StorageError('ESYMLINK', next, `${next} is a symlink leading outside ${root}; refusing to follow it`);
+      }
+      current = target;
+      kind = kindOf(await stat(target));
+    }
+    if (!isLast) {
+      if (kind === 'none') {
+        if (create) await mkdirOne(current);
+        else missing = true;
+      } else if (kind !== 'dir') {
+        throw new StorageError('ENOTFILE', current, `${current} is in the way: a folder is needed there`);
+      }
+    } else if (kind !== 'none' && kind !== 'file') {
+      throw new StorageError('ENOTFILE', current, `${current} is in the way: a regular file is needed there`);
+    }
+  }
+  return current;
+}
+
+function kindOf(st: { isDirectory(): boolean; isFile(): boolean }): 'dir' | 'file' | 'other' {
+  return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+}
+
+async function lstatOrUndefined(p: string): Promise<Awaited<ReturnType<typeof lstat>> | undefined> {
+  try {
+    return await lstat(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(err, p, 'inspect');
+  }
+}
+
+async function mkdirOne(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    // Created meanwhile by someone else: re-check that it is a real folder, not a symlink.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      const st = await lstat(dir);
+      if (st.isDirectory()) return;
+      throw new StorageError('ENOTFILE', dir, `${dir} appeared and is not a folder`);
+    }
+    throw ioError(err, dir, 'create folder');
+  }
+}
+
+async function sizeOf(filePath: string): Promise<number> {
+  try {
+    return (await stat(filePath)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+    throw ioError(err, filePath, 'inspect');
+  }
+}
+
+/**
+ * Creates the file if needed (never following a symlink at the last step) and sets it to its
+ * final length with ftruncate: sparse, so positional writes land anywhere. Returns the size
+ * it had before (-1 when new), which the resume check uses to skip absent data.
+ */
+async function createSized(filePath: string, length: number): Promise<number> {
+  let handle: FileHandle | undefined;
+  try {
+    const before = await sizeOf(filePath);
+    handle = await open(filePath, fsConstants.O_RDWR | fsConstants.O_CREAT | O_NOFOLLOW, 0o666);
+    const st = await handle.stat();
+    if (!st.isFile()) throw new StorageError('ENOTFILE', filePath, `${filePath} is not a regular file`);
+    if (st.size !== length) await handle.truncate(length);
+    return before;
+  } catch (err) {
+    throw ioError(err, filePath, 'create');
+  } finally {
+    await handle?.close();
+  }
+}
