@@ -20,6 +20,7 @@ if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
-const args = ['--test', '--test-concurrency=1', ...process.argv.slice(2), ...files];
+// force-exit: a test that leaks a handle fails on its assertion instead of hanging the run.
+const args = ['--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=600000', ...process.argv.slice(2), ...files];
 const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -1,48 +1,50 @@
 import { resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import createDebug from 'debug';
 import { makeKey, makePeerId, TrackerTiers } from '../tracker/index.js';
 import { trackerTiers, type Torrent } from '../metainfo/index.js';
-import { parseAddress, type PeerAddress } from '../peer/address.js';
+import type { PeerAddress } from '../peer/address.js';
 import { Announcer } from '../session/announcer.js';
 import { PeerListener } from '../session/listener.js';
 import { TorrentSession, type SessionStats } from '../session/session.js';
 import { CliError, EXIT } from './errors.js';
 import { loadTorrent } from './load.js';
+import { fetchMagnetForTransfer, isMagnet } from './magnet.js';
+import { addConnectionOptions, addOutputOptions, positiveNumber, type ConnectionOptions, type OutputOptions } from './options.js';
 import { ProgressView } from './progress.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
 const log = createDebug('pytor:cli');
 
-export interface TransferOptions {
+export interface TransferOptions extends ConnectionOptions, OutputOptions {
   readonly output: string;
-  readonly peer: PeerAddress[];
-  readonly maxPeers: number;
-  readonly port: number;
-  readonly bind?: string;
-  readonly quiet?: boolean;
-  readonly json?: boolean;
   readonly seed?: boolean;
   readonly seedRatio?: number;
-  readonly trackers: boolean;
 }
 
 export function registerDownload(program: Command): void {
-  program
+  const command = program
     .command('download')
     .description('download a torrent into a folder, verifying every piece')
-    .argument('<torrent>', '.torrent file')
-    .option('-o, --output <dir>', 'folder to download into', '.')
-    .option('-p, --peer <host:port>', 'connect to this peer too (repeatable)', collectPeer, [])
-    .option('--max-peers <n>', 'most peer connections at once', positiveInt, 50)
-    .option('--port <n>', 'TCP port to listen on for peers (a free one if taken)', portNumber, 6881)
-    .option('--bind <address>', 'address to listen on (default: all)')
-    .option('--no-trackers', 'do not contact trackers (use --peer)')
+    .argument('<torrent>', '.torrent file or magnet link')
+    .option('-o, --output <dir>', 'folder to download into', '.');
+  addConnectionOptions(command, {
+    peer: 'connect to this peer too (repeatable)',
+    bind: 'address to listen on (default: all)',
+    noTrackers: 'do not contact trackers (use --peer)',
+  })
     .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
-    .option('--seed-ratio <r>', 'with --seed: stop after uploading r times the size', positiveNumber)
-    .option('-q, --quiet', 'print nothing but errors')
-    .option('--json', 'print a JSON summary at the end instead of text')
-    .action(async (source: string, opts: TransferOptions) => {
+    .option('--seed-ratio <r>', 'with --seed: stop after uploading r times the size', positiveNumber);
+  addOutputOptions(command, 'print nothing but errors')
+    .option('--save-torrent <file>', 'with a magnet link: also write the fetched metadata as a .torrent')
+    .action(async (source: string, opts: TransferOptions & { saveTorrent?: string }) => {
+      if (isMagnet(source)) {
+        // Metadata first (BEP 9), then the same transfer as for a .torrent.
+        const { torrent, peers } = await fetchMagnetForTransfer(source, opts);
+        process.exitCode = await runTransfer(torrent, { ...opts, peer: peers });
+        return;
+      }
+      if (opts.saveTorrent !== undefined) throw new CliError('--save-torrent is for magnet links');
       const torrent = await loadTorrent(source);
       process.exitCode = await runTransfer(torrent, opts);
     });
@@ -50,19 +52,93 @@ export function registerDownload(program: Command): void {
 
 /** Downloads (and optionally seeds) one torrent; resolves to the exit code. */
 export async function runTransfer(torrent: Torrent, opts: TransferOptions): Promise<number> {
-  const started = Date.now();
   const out = process.stdout;
   const view = new ProgressView(opts.json ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false), out, '');
-  const peerId = makePeerId();
-  const session = new TorrentSession({ torrent, outDir: resolve(opts.output), peerId, maxPeers: opts.maxPeers, seed: opts.seed });
-  const listener = new PeerListener((hex) => (hex === torrent.infoHashHex ? session.acceptIncoming.bind(session) : undefined));
-  const tiers = new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []);
-  if (!tiers.urls().length && opts.peer.length === 0) {
+  if (new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length === 0 && opts.peer.length === 0) {
     throw new CliError(opts.trackers ? 'the torrent lists no trackers; give peers with --peer host:port' : 'no peers: give --peer host:port');
   }
+  const run = await runSession(torrent, {
+    dir: opts.output,
+    peer: opts.peer,
+    maxPeers: opts.maxPeers,
+    port: opts.port,
+    bind: opts.bind,
+    trackers: opts.trackers,
+    keepSeeding: opts.seed ?? false,
+    seedRatio: opts.seed ? opts.seedRatio : undefined,
+    view,
+    showNotes: !opts.quiet && !opts.json,
+  });
+  const { stats, seconds, interrupted } = run;
+  const complete = stats.verified === stats.length;
+  if (opts.json) {
+    out.write(`${JSON.stringify(summaryJson(torrent, stats, seconds, complete, interrupted, resolve(opts.output)))}\n`);
+  } else if (!opts.quiet) {
+    out.write(`${summaryText(torrent, stats, seconds, complete)}\n`);
+  }
+  return interrupted ? EXIT.interrupted : complete ? EXIT.ok : EXIT.error;
+}
+
+/** What a command shows while its session runs (ProgressView for download, a status line for seed). */
+export interface TransferView {
+  update(s: SessionStats): void;
+  finish(s: SessionStats): void;
+  note(text: string): void;
+  /** The check of existing data, piece by piece. */
+  checking?(done: number, total: number): void;
+}
+
+export interface SessionRunOptions {
+  /** The folder holding (or receiving) the torrent's data. */
+  readonly dir: string;
+  readonly peer: readonly PeerAddress[];
+  readonly maxPeers: number;
+  readonly port: number;
+  readonly bind?: string;
+  readonly trackers: boolean;
+  /** Serve existing data only; nothing in `dir` is created or changed (`pytor seed`). */
+  readonly readOnly?: boolean;
+  /** Keep running once complete, until Ctrl-C or the seed ratio. */
+  readonly keepSeeding: boolean;
+  /** Stop once uploaded >= seedRatio x size. */
+  readonly seedRatio?: number;
+  readonly view: TransferView;
+  /** Print notes (port fallback) through the view. */
+  readonly showNotes: boolean;
+  /** Called once the existing data is checked, before any announce; may throw to refuse. */
+  readonly afterCheck?: (s: SessionStats, port: number) => void;
+}
+
+export interface SessionRunResult {
+  readonly stats: SessionStats;
+  readonly seconds: number;
+  readonly interrupted: boolean;
+  readonly port: number;
+}
+
+/**
+ * The life of one torrent on the command line, shared by `download` and `seed`: the listener,
+ * the session, the announcer, the view and Ctrl-C. Resolves once stopped (complete, ratio
+ * reached or interrupted) with everything closed and the trackers told `stopped`.
+ */
+export async function runSession(torrent: Torrent, opts: SessionRunOptions): Promise<SessionRunResult> {
+  const started = Date.now();
+  const view = opts.view;
+  const peerId = makePeerId();
+  const session = new TorrentSession({
+    torrent,
+    outDir: resolve(opts.dir),
+    peerId,
+    maxPeers: opts.maxPeers,
+    seed: opts.keepSeeding,
+    readOnly: opts.readOnly,
+  });
+  const listener = new PeerListener((hex) => (hex === torrent.infoHashHex ? session.acceptIncoming.bind(session) : undefined));
+  const tiers = new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []);
 
   const port = await listener.listen(opts.port, opts.bind);
-  if (opts.port !== 0 && port !== opts.port && !opts.quiet && !opts.json) view.note(`port ${opts.port} is taken; listening on ${port}`);
+  session.listenPort = port;
+  if (opts.port !== 0 && port !== opts.port && opts.showNotes) view.note(`port ${opts.port} is taken; listening on ${port}`);
   const announcer = new Announcer(
     tiers,
     { infoHash: torrent.infoHash, peerId, port, key: makeKey() },
@@ -75,58 +151,73 @@ export async function runTransfer(torrent: Torrent, opts: TransferOptions): Prom
       onError: (message) => log('tracker: %s', message),
     },
   );
+  let announcing = false;
+  let stopping: Promise<void> | undefined;
+  const stopSession = () => (stopping ??= session.stop());
 
   let interrupted = false;
   let failure: Error | undefined;
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
   const finished = new Promise<void>((resolveDone) => {
     const done = () => resolveDone();
     session.on('complete', () => {
-      announcer.completed();
-      if (!opts.seed) done();
+      // Data that was complete on disk from the start was never "completed" by this run.
+      if (announcing) announcer.completed();
+      if (!opts.keepSeeding) done();
     });
     session.on('error', (err: Error) => {
       failure = err;
       done();
     });
     session.on('warning', (message: string) => log('warning: %s', message));
+    session.on('checking', (n: number, total: number) => view.checking?.(n, total));
     session.on('tick', () => {
       const s = session.stats();
       view.update(s);
-      if (opts.seed && opts.seedRatio !== undefined && session.isComplete && s.uploaded >= opts.seedRatio * s.length) done();
+      if (opts.keepSeeding && opts.seedRatio !== undefined && session.isComplete && s.uploaded >= opts.seedRatio * s.length) done();
     });
     session.on('piece', () => view.update(session.stats()));
-    const onSignal = (signal: NodeJS.Signals) => {
+    onSignal = (signal: NodeJS.Signals) => {
       if (interrupted) {
         // A second Ctrl-C means now: verified pieces are on disk already.
         process.exit(EXIT.interrupted);
       }
       interrupted = true;
       log('%s: stopping', signal);
+      // Stops a long check of existing data too, not only the transfer.
+      void stopSession();
       done();
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 
   try {
-    await session.start();
-    session.addPeers(opts.peer);
-    announcer.start();
-    await finished;
+    try {
+      await session.start();
+    } catch (err) {
+      // Ctrl-C during the check closes the storage under it: that is a stop, not a failure.
+      if (!interrupted) throw err;
+    }
+    if (!interrupted) {
+      opts.afterCheck?.(session.stats(), port);
+      session.addPeers(opts.peer);
+      announcing = true;
+      announcer.start();
+      await finished;
+    }
   } finally {
-    await Promise.all([session.stop(), announcer.stop(), listener.close()]);
+    // Later signals (while the trackers hear `stopped`) still reach onSignal: a second Ctrl-C exits at once.
+    await Promise.all([stopSession(), announcing ? announcer.stop() : undefined, listener.close()]);
+    if (onSignal) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
   const stats = session.stats();
   view.finish(stats);
   if (failure) throw failure;
-  const complete = stats.verified === stats.length;
-  const seconds = (Date.now() - started) / 1000;
-  if (opts.json) {
-    out.write(`${JSON.stringify(summaryJson(torrent, stats, seconds, complete, interrupted, resolve(opts.output)))}\n`);
-  } else if (!opts.quiet) {
-    out.write(`${summaryText(torrent, stats, seconds, complete)}\n`);
-  }
-  return interrupted ? EXIT.interrupted : complete ? EXIT.ok : EXIT.error;
+  return { stats, seconds: (Date.now() - started) / 1000, interrupted, port };
 }
 
 function summaryText(t: Torrent, s: SessionStats, seconds: number, complete: boolean): string {
@@ -139,6 +230,18 @@ function summaryText(t: Torrent, s: SessionStats, seconds: number, complete: boo
   );
 }
 
+/** The session counters in both commands' --json summaries: one set of field names. */
+export function countsJson(s: SessionStats) {
+  return {
+    length: s.length,
+    verified: s.verified,
+    pieceCount: s.pieceCount,
+    piecesHave: s.piecesHave,
+    downloaded: s.downloaded,
+    uploaded: s.uploaded,
+  };
+}
+
 function summaryJson(t: Torrent, s: SessionStats, seconds: number, complete: boolean, interrupted: boolean, output: string) {
   return {
     infoHash: t.infoHashHex,
@@ -146,38 +249,9 @@ function summaryJson(t: Torrent, s: SessionStats, seconds: number, complete: boo
     output,
     complete,
     interrupted,
-    length: s.length,
-    verified: s.verified,
-    pieceCount: s.pieceCount,
-    piecesHave: s.piecesHave,
-    downloaded: s.downloaded,
-    uploaded: s.uploaded,
+    ...countsJson(s),
     seconds: Math.round(seconds * 1000) / 1000,
     averageRate: seconds > 0 ? Math.round(s.downloaded / seconds) : 0,
     hashFailures: s.hashFailures,
   };
-}
-
-function collectPeer(value: string, previous: PeerAddress[]): PeerAddress[] {
-  const address = parseAddress(value);
-  if (!address) throw new InvalidArgumentError('expected host:port or [ipv6]:port');
-  return [...previous, address];
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-}
-
-function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
 }

@@ -1,18 +1,54 @@
 import type { Command } from 'commander';
 import type { Torrent } from '../metainfo/index.js';
 import { loadTorrent } from './load.js';
+import { fetchMagnet, isMagnet, magnetJson, magnetOf, magnetText } from './magnet.js';
+import { collectPeer, portNumber } from './options.js';
+import type { PeerAddress } from '../peer/address.js';
+import { parseMagnet } from '../magnet/index.js';
+import { InvalidArgumentError } from 'commander';
 import { formatBytes, safeText } from './terminal.js';
 
 export function registerInfo(program: Command): void {
   program
     .command('info')
-    .description('show what a .torrent file holds')
-    .argument('<torrent>', '.torrent file')
+    .description('show what a .torrent file or magnet link holds')
+    .argument('<torrent>', '.torrent file or magnet link')
     .option('--json', 'print one JSON object')
-    .action(async (source: string, opts: { json?: boolean }) => {
+    .option('--magnet', 'print the magnet link of a .torrent file')
+    .option('--fetch', 'magnet link: fetch the metadata from peers and show the full info')
+    .option('-p, --peer <host:port>', 'with --fetch: ask this peer too (repeatable)', collectPeer, [])
+    .option('--port <n>', 'with --fetch: TCP port to listen on', portNumber, 0)
+    .option('--timeout <seconds>', 'with --fetch: give up after this long', secondsOption, 60)
+    .action(async (source: string, opts: InfoOptions) => {
+      if (isMagnet(source)) {
+        if (!opts.fetch) {
+          const magnet = parseMagnet(source);
+          process.stdout.write(opts.magnet ? `${source.trim()}\n` : opts.json ? `${jsonText(magnetJson(magnet))}\n` : magnetText(magnet));
+          return;
+        }
+        const { torrent } = await fetchMagnet(source, { peer: opts.peer, port: opts.port, timeoutS: opts.timeout, progress: !opts.json });
+        process.stdout.write(opts.magnet ? `${magnetOf(torrent)}\n` : opts.json ? `${jsonText(infoJson(torrent))}\n` : infoText(torrent));
+        return;
+      }
       const torrent = await loadTorrent(source);
-      process.stdout.write(opts.json ? `${jsonText(infoJson(torrent))}\n` : infoText(torrent));
+      if (opts.magnet) process.stdout.write(`${magnetOf(torrent)}\n`);
+      else process.stdout.write(opts.json ? `${jsonText(infoJson(torrent))}\n` : infoText(torrent));
     });
+}
+
+interface InfoOptions {
+  json?: boolean;
+  magnet?: boolean;
+  fetch?: boolean;
+  peer: PeerAddress[];
+  port: number;
+  timeout: number;
+}
+
+function secondsOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new InvalidArgumentError('expected seconds between 0 and 86400');
+  return n;
 }
 
 /**

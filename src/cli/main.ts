@@ -5,6 +5,7 @@ import { registerCreate } from './create.js';
 import { registerDownload } from './download.js';
 import { registerInfo } from './info.js';
 import { registerPeers } from './peers.js';
+import { registerSeed } from './seed.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerPeers(program);
   registerDownload(program);
   registerCreate(program);
+  registerSeed(program);
   return program;
 }
 

@@ -16,6 +16,8 @@ import {
 } from '../tracker/index.js';
 import { CliError } from './errors.js';
 import { loadTorrent } from './load.js';
+import { isMagnet } from './magnet.js';
+import { parseMagnet } from '../magnet/index.js';
 import { safeText } from './terminal.js';
 
 export const DEFAULT_TIMEOUT_S = 15;
@@ -41,13 +43,12 @@ export function registerPeers(program: Command): void {
   program
     .command('peers')
     .description("ask the torrent's trackers for peers and list them")
-    .argument('<torrent>', '.torrent file')
+    .argument('<torrent>', '.torrent file or magnet link (its `tr` trackers)')
     .option('--timeout <seconds>', 'give up on trackers after this many seconds', parseSeconds, DEFAULT_TIMEOUT_S)
     .option('--port <port>', 'port to announce to the trackers', parsePort, DEFAULT_PORT)
     .option('--json', 'print one JSON object')
     .action(async (source: string, opts: PeersOptions) => {
-      const torrent = await loadTorrent(source);
-      await runPeers(torrent, opts);
+      await runPeers(isMagnet(source) ? magnetTarget(source) : await loadTorrent(source), opts);
     });
 }
 
@@ -77,7 +78,16 @@ const defaultIo = (): PeersIo => ({
 });
 
 /** Does the work of the command; throws CliError (exit 1) when no tracker answered. */
-export async function runPeers(torrent: Torrent, opts: PeersOptions, io: PeersIo = defaultIo()): Promise<void> {
+/** What announcing needs of a torrent; a magnet link gives it too (size unknown). */
+export type PeersTarget = Pick<Torrent, 'infoHash' | 'announce' | 'announceList' | 'length'>;
+
+/** A magnet's trackers, each its own tier; `left` is unknown, so a small non-zero stand-in (0 would make us a seed). */
+function magnetTarget(uri: string): PeersTarget {
+  const m = parseMagnet(uri);
+  return { infoHash: m.infoHash, announce: m.trackers[0], announceList: m.trackers.map((u) => [u]), length: 16 * 1024 };
+}
+
+export async function runPeers(torrent: PeersTarget, opts: PeersOptions, io: PeersIo = defaultIo()): Promise<void> {
   const tiers = new TrackerTiers(trackerTiers(torrent)).list();
   if (tiers.length === 0) throw new CliError('the torrent lists no trackers');
   const announce = io.announce ?? announceAny;

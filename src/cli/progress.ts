@@ -34,7 +34,8 @@ export class ProgressView {
         this.bar = new cliProgress.SingleBar(
           {
             stream: this.stream,
-            format: `${this.label} {bar} {percent} | {done}/{total} | {rate} | ETA {eta} | peers {peers}`,
+            // `total`, `eta` and `percentage` are cli-progress's own tokens: ours have other names.
+            format: `${this.label ? `${this.label} ` : ''}{bar} {percent} | {done}/{size} | {rate} | ETA {timeLeft} | peers {peers}`,
             barsize: 24,
             hideCursor: true,
             clearOnComplete: false,
@@ -77,13 +78,13 @@ function describe(s: SessionStats) {
   return {
     percent: `${percent.toFixed(1)}%`,
     done: formatBytes(s.verified),
-    total: formatBytes(s.length),
+    size: formatBytes(s.length),
     rate: `${formatBytes(Math.round(s.downloadRate))}/s`,
-    eta: left === 0 ? '0s' : s.downloadRate > 0 ? formatDuration(left / s.downloadRate) : '--',
+    timeLeft: left === 0 ? '0s' : s.downloadRate > 0 ? formatDuration(left / s.downloadRate) : '--',
     peers: `${s.peersConnected}/${s.peersKnown}`,
   };
 }
 
 function line(f: ReturnType<typeof describe>): string {
-  return `progress ${f.percent} ${f.done}/${f.total} ${f.rate} eta ${f.eta} peers ${f.peers}\n`;
+  return `progress ${f.percent} ${f.done}/${f.size} ${f.rate} eta ${f.timeLeft} peers ${f.peers}\n`;
 }

@@ -136,15 +136,20 @@ export class PeerConnection {
     socket.on('error', (err: NodeJS.ErrnoException) => this.close('EPEER_SOCKET', err.code ?? err.message));
     socket.on('close', () => this.close('EPEER_CLOSED', 'connection closed'));
 
-    // BEP 10 is not spoken yet, so it is not advertised.
+    // BEP 10 is advertised: the session's extension layer answers it (session/extensions.ts).
     this.socket.write(
-      encodeHandshake({ infoHash: options.infoHash, peerId: options.peerId, reserved: options.reserved, extensionProtocol: false }),
+      encodeHandshake({ infoHash: options.infoHash, peerId: options.peerId, reserved: options.reserved, extensionProtocol: true }),
     );
     if (options.accepted) {
       this.handshakeBuffer = undefined;
       this.acceptHandshake(options.accepted.handshake);
       if (!this.closed && options.accepted.rest.length > 0) this.onData(options.accepted.rest);
     }
+  }
+
+  /** The peer dialled us (its port is then not its listen port). */
+  get incoming(): boolean {
+    return this.options.accepted !== undefined;
   }
 
   get isReady(): boolean {

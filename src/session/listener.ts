@@ -21,34 +21,57 @@ export type IncomingRoute = (infoHashHex: string) =>
  */
 export class PeerListener {
   private server: Server | undefined;
-  private pending = 0;
+  /** Sockets still handshaking: ours to close. Handed-off ones belong to their session. */
+  private readonly pending = new Set<Socket>();
   port = 0;
 
   constructor(private readonly route: IncomingRoute) {}
 
-  /** Listens on `port`; when it is taken (or 0), on a free one. Returns the port in use. */
+  /**
+   * Listens on `port`; when it is taken (or 0), on a free one. Returns the port in use.
+   * Without a host: `::` dual-stack, so IPv4 and IPv6 peers reach the one socket (on a host
+   * without IPv6, 0.0.0.0).
+   */
   async listen(port: number, host?: string): Promise<number> {
     try {
-      this.port = await this.tryListen(port, host);
+      this.port = await this.tryListenAny(port, host);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
-      this.port = await this.tryListen(0, host);
+      this.port = await this.tryListenAny(0, host);
     }
     return this.port;
   }
 
+  private async tryListenAny(port: number, host: string | undefined): Promise<number> {
+    if (host !== undefined) return this.tryListen(port, host);
+    try {
+      return await this.tryListen(port, '::');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
+      return this.tryListen(port, '0.0.0.0');
+    }
+  }
+
+  /**
+   * Stops listening and drops sockets still handshaking. Does not wait for connections already
+   * handed to a session (net.Server's close callback would): those close with their session.
+   */
   close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return Promise.resolve();
-    return new Promise((resolve) => server.close(() => resolve()));
+    for (const socket of this.pending) socket.destroy();
+    this.pending.clear();
+    server?.close();
+    return Promise.resolve();
   }
 
   private tryListen(port: number, host: string | undefined): Promise<number> {
     return new Promise((resolve, reject) => {
       const server = createServer((socket) => this.onConnection(socket));
       server.once('error', reject);
-      server.listen({ port, host }, () => {
+      // ipv6Only false: a `::` socket takes IPv4 peers too (as ::ffff:a.b.c.d).
+      server.listen({ port, host, ipv6Only: false }, () => {
         server.off('error', reject);
         server.on('error', (err) => log('listener error: %s', err.message));
         this.server = server;
@@ -61,17 +84,17 @@ export class PeerListener {
   private onConnection(socket: Socket): void {
     const host = socket.remoteAddress;
     const port = socket.remotePort;
-    if (!host || !port || this.pending >= MAX_PENDING) {
+    if (!host || !port || this.pending.size >= MAX_PENDING) {
       socket.destroy();
       return;
     }
-    this.pending++;
+    this.pending.add(socket);
     let buf = Buffer.alloc(0);
     let settled = false;
     const finish = () => {
       if (settled) return false;
       settled = true;
-      this.pending--;
+      this.pending.delete(socket);
       clearTimeout(timer);
       socket.off('data', onData);
       return true;

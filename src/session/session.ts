@@ -12,6 +12,7 @@ import type { PeerError } from '../peer/errors.js';
 import { chooseUnchoked, CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUND_MS } from './choker.js';
 import { PiecePicker, type PickerPeer } from './picker.js';
 import { PieceReadCache } from './read-cache.js';
+import { SessionExtensions } from './extensions.js';
 
 const log = createDebug('pytor:session');
 
@@ -27,6 +28,11 @@ export interface SessionOptions {
   readonly maxPeers?: number;
   /** Keep serving once complete (until stop()). */
   readonly seed?: boolean;
+  /**
+   * Serve existing data only (`pytor seed`): the storage opens read-only, so nothing in
+   * outDir is created or changed, and nothing is downloaded; pieces missing there stay missing.
+   */
+  readonly readOnly?: boolean;
   readonly random?: () => number;
   readonly now?: () => number;
   /** Bytes of verified pieces waiting for the disk before we stop asking for more. */
@@ -58,6 +64,8 @@ const MAX_DIALS_AT_ONCE = 16;
 const MAX_UPLOAD_QUEUE = 256;
 const READ_CACHE_BYTES = 16 * 1024 * 1024;
 const TICK_MS = 1_000;
+/** Rates average over this many ticks. */
+const RATE_WINDOW_SAMPLES = 5;
 /** A failed peer is retried after this, doubling per failure, and forgotten after a few. */
 const RETRY_BASE_MS = 5_000;
 const MAX_CONNECT_FAILURES = 5;
@@ -68,6 +76,8 @@ interface KnownPeer {
   nextAttemptAt: number;
   banned: boolean;
   connected: boolean;
+  /** False for a peer that reached us first: its source port is not one it listens on. */
+  dialable: boolean;
 }
 
 interface UploadRequest {
@@ -102,15 +112,18 @@ export class TorrentSession extends EventEmitter {
   private readonly pendingWrites = new Set<Promise<void>>();
   private downloaded = 0;
   private uploaded = 0;
-  private downloadRate = 0;
-  private uploadRate = 0;
-  private rateMark = { at: 0, down: 0, up: 0 };
+  /** Counters sampled each tick: rates are measured over the last few seconds. */
+  private rateSamples: { at: number; down: number; up: number }[] = [];
   private hashFailures = 0;
   private lastChokeAt = 0;
   private lastOptimisticAt = 0;
   private optimistic: string | undefined;
   private readonly reserved = Buffer.alloc(8);
   private completeEmitted = false;
+  /** BEP 10 state and ut_metadata / ut_pex (extensions.ts). */
+  private readonly extensions: SessionExtensions;
+  /** The port we listen on (told to peers in the BEP 10 handshake); 0 when not listening. */
+  listenPort: number;
 
   constructor(private readonly options: SessionOptions) {
     super();
@@ -118,27 +131,35 @@ export class TorrentSession extends EventEmitter {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.maxPeers = options.maxPeers ?? 50;
-    this.maxPendingWriteBytes = options.maxPendingWriteBytes ?? 64 * 1024 * 1024;
+    this.maxPendingWriteBytes = options.maxPendingWriteBytes ?? 16 * 1024 * 1024;
     this.picker = new PiecePicker(
       { pieceCount: this.torrent.pieces.length, pieceLength: this.torrent.pieceLength, length: this.torrent.length },
       this.random,
       // Enough pieces in flight for a deep pipeline, at most ~64 MiB of piece buffers.
-      Math.max(8, Math.min(256, Math.floor((64 * 1024 * 1024) / this.torrent.pieceLength))),
+      Math.max(8, Math.min(256, Math.floor((24 * 1024 * 1024) / this.torrent.pieceLength))),
     );
     this.readCache = new PieceReadCache((i) => this.requireStorage().readPiece(i), READ_CACHE_BYTES);
+    this.listenPort = options.listenPort ?? 0;
+    this.extensions = new SessionExtensions({
+      torrent: this.torrent,
+      listenPort: () => this.listenPort,
+      readyPeers: () => [...this.peers.values()].filter((p) => p.isReady),
+      addPeers: (addresses) => this.addPeers(addresses),
+      now: this.now,
+    });
   }
 
   /** Opens the storage and checks what is already on disk. */
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`session already ${this.state}`);
     this.state = 'checking';
-    this.storage = await TorrentStorage.open(this.torrent, this.options.outDir);
+    this.storage = await TorrentStorage.open(this.torrent, this.options.outDir, { readOnly: this.options.readOnly });
     const valid = await this.storage.checkExisting((done, total) => this.emit('checking', done, total));
     valid.forEach((ok, i) => ok && this.picker.markHave(i));
     if (this.state !== 'checking') return; // stopped while checking
     log('%s: %d of %d pieces already on disk', this.torrent.name, this.picker.haveCount, this.torrent.pieces.length);
-    this.state = this.picker.isComplete ? 'seeding' : 'downloading';
-    this.rateMark = { at: this.now(), down: 0, up: 0 };
+    this.state = this.picker.isComplete || this.options.readOnly ? 'seeding' : 'downloading';
+    this.rateSamples = [{ at: this.now(), down: 0, up: 0 }];
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
     if (this.picker.isComplete) this.emitComplete();
     this.connectMore();
@@ -149,7 +170,9 @@ export class TorrentSession extends EventEmitter {
     for (const address of addresses) {
       const label = formatAddress(address);
       if (!this.known.has(label)) {
-        this.known.set(label, { address, failures: 0, nextAttemptAt: 0, banned: false, connected: false });
+        this.known.set(label, { address, failures: 0, nextAttemptAt: 0, banned: false, connected: false, dialable: true });
+      } else {
+        this.known.get(label)!.dialable = true;
       }
     }
     if (this.state === 'downloading' || this.state === 'seeding') this.connectMore();
@@ -166,6 +189,14 @@ export class TorrentSession extends EventEmitter {
     this.attach(socket, address, { handshake, rest });
   }
 
+  /** Bytes per second over the last few seconds, up to this moment (so never stale by a tick). */
+  private rates(): { downloadRate: number; uploadRate: number } {
+    const oldest = this.rateSamples[0];
+    const dt = oldest ? (this.now() - oldest.at) / 1000 : 0;
+    if (!oldest || dt < 0.2) return { downloadRate: 0, uploadRate: 0 };
+    return { downloadRate: (this.downloaded - oldest.down) / dt, uploadRate: (this.uploaded - oldest.up) / dt };
+  }
+
   stats(): SessionStats {
     return {
       state: this.state,
@@ -175,8 +206,7 @@ export class TorrentSession extends EventEmitter {
       piecesHave: this.picker.haveCount,
       downloaded: this.downloaded,
       uploaded: this.uploaded,
-      downloadRate: this.downloadRate,
-      uploadRate: this.uploadRate,
+      ...this.rates(),
       peersConnected: [...this.peers.values()].filter((p) => p.isReady).length,
       peersKnown: this.known.size,
       hashFailures: this.hashFailures,
@@ -208,11 +238,10 @@ export class TorrentSession extends EventEmitter {
     const now = this.now();
     const wanted = this.maxPeers - this.peers.size - this.dialing.size;
     if (wanted <= 0) return;
-    // Nothing to gain from seeds once we are one ourselves.
     let budget = Math.min(wanted, MAX_DIALS_AT_ONCE - this.dialing.size);
     for (const [label, k] of this.known) {
       if (budget <= 0) break;
-      if (k.banned || k.connected || this.dialing.has(label) || this.peers.has(label) || k.nextAttemptAt > now) continue;
+      if (!k.dialable || k.banned || k.connected || this.dialing.has(label) || this.peers.has(label) || k.nextAttemptAt > now) continue;
       budget--;
       this.dial(label, k);
     }
@@ -240,7 +269,8 @@ export class TorrentSession extends EventEmitter {
     k.failures++;
     k.nextAttemptAt = this.now() + RETRY_BASE_MS * 2 ** (k.failures - 1);
     log('connect %s failed (%d): %s', formatAddress(k.address), k.failures, why);
-    if (k.failures >= MAX_CONNECT_FAILURES) this.known.delete(formatAddress(k.address));
+    // A banned peer stays known, so the ban outlives its failures.
+    if (k.failures >= MAX_CONNECT_FAILURES && !k.banned) this.known.delete(formatAddress(k.address));
   }
 
   private attach(socket: Socket, address: PeerAddress, accepted: { handshake: Handshake; rest: Buffer } | undefined): void {
@@ -249,7 +279,14 @@ export class TorrentSession extends EventEmitter {
       socket.destroy();
       return;
     }
-    const k = this.known.get(label) ?? { address, failures: 0, nextAttemptAt: 0, banned: false, connected: false };
+    const k = this.known.get(label) ?? {
+      address,
+      failures: 0,
+      nextAttemptAt: 0,
+      banned: false,
+      connected: false,
+      dialable: accepted === undefined,
+    };
     this.known.set(label, k);
     k.connected = true;
     const peer = new PeerConnection(
@@ -281,6 +318,7 @@ export class TorrentSession extends EventEmitter {
       }
       // Newcomers get a slot at once when one is free, rather than waiting a whole round.
       if (this.unchokedCount() < DEFAULT_UPLOAD_SLOTS) peer.send({ type: 'unchoke' });
+      this.extensions.onReady(peer);
     },
     onMessage: (peer, msg) => this.onMessage(peer, msg),
     onBlock: (peer, index, begin, block) => this.onBlock(peer, index, begin, block),
@@ -292,10 +330,12 @@ export class TorrentSession extends EventEmitter {
     if (this.peers.get(peer.label) === peer) this.peers.delete(peer.label);
     for (let i = 0; i < this.torrent.pieces.length; i++) if (peer.has.get(i)) this.picker.peerLostPiece(i);
     this.uploads.delete(peer);
+    this.extensions.onClosed(peer);
     const k = this.known.get(peer.label);
     if (k) {
       k.connected = false;
-      if (!peer.isReady && reason.code !== 'EPEER_LOCAL') this.connectFailed(k, reason.message);
+      // isReady is already false here (the peer is closed): `remote` tells whether the handshake ever completed.
+      if (peer.remote === undefined && reason.code !== 'EPEER_LOCAL') this.connectFailed(k, reason.message);
       else k.nextAttemptAt = this.now() + RETRY_BASE_MS;
       if (reason.code === 'EPEER_SELF' || reason.code === 'EPEER_INFOHASH') this.known.delete(peer.label);
     }
@@ -331,13 +371,22 @@ export class TorrentSession extends EventEmitter {
         }
         break;
       }
+      case 'extended':
+        this.extensions.onExtended(peer, msg.id, msg.payload);
+        break;
       default:
         break;
     }
   }
 
   private updateInterest(peer: PeerConnection): void {
-    if (this.picker.isComplete) {
+    // A read-only seed never downloads, so it is never interested.
+    if (this.picker.isComplete || this.options.readOnly) {
+      // Two seeds have nothing to trade: free the slot for a peer that needs us.
+      if (this.picker.isComplete && peer.has.isComplete()) {
+        peer.close('EPEER_LOCAL', 'both are seeds');
+        return;
+      }
       if (peer.amInterested) peer.send({ type: 'not-interested' });
       return;
     }
@@ -409,7 +458,8 @@ export class TorrentSession extends EventEmitter {
           this.picker.release(buffer);
           for (const peer of this.peers.values()) {
             if (peer.isReady) {
-              peer.send({ type: 'have', index });
+              // A seed gains nothing from our haves (we gain nothing to send it): spare the writes.
+              if (!peer.has.isComplete()) peer.send({ type: 'have', index });
               if (peer.amInterested && !this.picker.isComplete) continue;
               this.updateInterest(peer);
             }
@@ -500,7 +550,7 @@ export class TorrentSession extends EventEmitter {
   private runChoker(now: number): void {
     const rotate = now - this.lastOptimisticAt >= OPTIMISTIC_ROUND_MS;
     if (rotate) this.lastOptimisticAt = now;
-    const seeding = this.picker.isComplete;
+    const seeding = this.picker.isComplete || this.options.readOnly === true;
     const ready = [...this.peers.values()].filter((p) => p.isReady);
     const { unchoked, optimistic } = chooseUnchoked(
       ready.map((p) => ({ id: p.label, interested: p.peerInterested, rate: seeding ? p.uploadRate : p.downloadRate })),
@@ -524,16 +574,13 @@ export class TorrentSession extends EventEmitter {
   private tick(): void {
     const now = this.now();
     for (const peer of [...this.peers.values()]) peer.tick();
-    const dt = (now - this.rateMark.at) / 1000;
-    if (dt > 0) {
-      this.downloadRate = this.downloadRate * 0.5 + ((this.downloaded - this.rateMark.down) / dt) * 0.5;
-      this.uploadRate = this.uploadRate * 0.5 + ((this.uploaded - this.rateMark.up) / dt) * 0.5;
-      this.rateMark = { at: now, down: this.downloaded, up: this.uploaded };
-    }
+    this.rateSamples.push({ at: now, down: this.downloaded, up: this.uploaded });
+    if (this.rateSamples.length > RATE_WINDOW_SAMPLES) this.rateSamples.shift();
     if (now - this.lastChokeAt >= CHOKE_ROUND_MS) {
       this.lastChokeAt = now;
       this.runChoker(now);
     }
+    this.extensions.tick();
     this.connectMore();
     if (this.state === 'downloading') this.fillAll();
     this.emit('tick');

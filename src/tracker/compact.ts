@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { isBytes, isDict, isInteger, type BValue } from '../bencode/index.js';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../wire/address.js';
 import { TrackerError } from './errors.js';
 
 /** A peer as a tracker gave it. IPv6 hosts are written without brackets. */
@@ -47,7 +48,7 @@ export function encodeCompactPeers(peers: readonly TrackerPeer[], family: 4 | 6)
   const out = Buffer.alloc(peers.length * size);
   peers.forEach((p, i) => {
     const at = i * size;
-    const addr = family === 4 ? ipv4Bytes(p.host) : ipv6Bytes(p.host);
+    const addr = family === 4 ? parseIPv4(p.host) : ipv6Bytes(p.host);
     if (!addr) throw new RangeError(`${p.host} is not an IPv${family} address`);
     out.set(addr, at);
     out.writeUInt16BE(p.port, at + size - 2);
@@ -87,62 +88,16 @@ export function formatPeer(p: TrackerPeer): string {
   return p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`;
 }
 
-function formatIPv4(b: Uint8Array, at: number): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-}
-
-/** RFC 5952 text form: lowercase, no leading zeros, the longest run (>= 2) of zero groups as `::`. */
-export function formatIPv6(b: Uint8Array, at = 0): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((b[at + 2 * i] ?? 0) << 8) | (b[at + 2 * i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
-function ipv4Bytes(host: string): Buffer | undefined {
-  if (isIP(host) !== 4) return undefined;
-  return Buffer.from(host.split('.').map(Number));
-}
-
-/** Parses any IPv6 text form (with `::`, or an IPv4 tail) into 16 bytes. */
+/**
+ * 16 bytes for any IPv6 text form Node accepts (with `::`, or an IPv4 tail). A zone index
+ * (`fe80::1%eth0`) is dropped: it names an interface on the tracker's side, not ours.
+ */
 export function ipv6Bytes(host: string): Buffer | undefined {
   if (isIP(host) !== 6) return undefined;
-  let text = host;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4?.[1]) {
-    const parts = v4[1].split('.').map(Number);
-    const hi = ((parts[0] ?? 0) << 8) | (parts[1] ?? 0);
-    const lo = ((parts[2] ?? 0) << 8) | (parts[3] ?? 0);
-    text = `${text.slice(0, -v4[1].length)}${hi.toString(16)}:${lo.toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  const zeros = tail === undefined ? 0 : 8 - headGroups.length - tailGroups.length;
-  const all = [...headGroups, ...Array<string>(zeros).fill('0'), ...tailGroups];
-  if (all.length !== 8) return undefined;
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
+  return parseIPv6(host.replace(/%.*$/s, '')) ?? undefined;
 }
 
 function normalizeIPv6(host: string): string | undefined {
   const bytes = ipv6Bytes(host);
-  return bytes ? formatIPv6(bytes) : undefined;
+  return bytes ? formatIPv6(bytes, 0) : undefined;
 }

@@ -5,6 +5,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, encode, isDict, isList, type BValue, type Encodable } from '../../src/bencode/index.js';
+import { prng, randomBytesUpTo, randomInt, type Random } from '../helpers/random.js';
 
 interface Oracle {
   encode(value: unknown): Uint8Array;
@@ -20,38 +21,23 @@ before(async () => {
   oracle = mod.default;
 });
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-type Gen = ReturnType<typeof prng>;
-const int = (r: Gen, n: number) => Math.floor(r() * n);
-
 const KEY_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-_';
 
-function randomValue(r: Gen, depth: number): Encodable {
-  const kind = depth > 4 ? int(r, 2) : int(r, 4);
+function randomValue(r: Random, depth: number): Encodable {
+  const kind = depth > 4 ? randomInt(r, 2) : randomInt(r, 4);
   if (kind === 0) {
-    const mag = [10, 1000, 2 ** 31, Number.MAX_SAFE_INTEGER][int(r, 4)]!;
+    const mag = [10, 1000, 2 ** 31, Number.MAX_SAFE_INTEGER][randomInt(r, 4)]!;
     return Math.floor(r() * mag) * (r() < 0.3 ? -1 : 1) || 0;
   }
   if (kind === 1) {
-    const out = Buffer.alloc(int(r, 30));
-    for (let i = 0; i < out.length; i++) out[i] = int(r, 256);
-    return out;
+    return randomBytesUpTo(r, 29);
   }
-  if (kind === 2) return Array.from({ length: int(r, 5) }, () => randomValue(r, depth + 1));
+  if (kind === 2) return Array.from({ length: randomInt(r, 5) }, () => randomValue(r, depth + 1));
   const obj: { [k: string]: Encodable } = {};
-  const n = int(r, 5);
+  const n = randomInt(r, 5);
   for (let i = 0; i < n; i++) {
     let key = '';
-    for (let j = int(r, 8); j > 0; j--) key += KEY_CHARS[int(r, KEY_CHARS.length)];
+    for (let j = randomInt(r, 8); j > 0; j--) key += KEY_CHARS[randomInt(r, KEY_CHARS.length)];
     if (key === '__proto__') continue;
     obj[key] = randomValue(r, depth + 1);
   }

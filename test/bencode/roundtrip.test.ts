@@ -4,55 +4,36 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { BencodeError, decode, encode, isBytes, isDict, isList, type BValue, type Encodable } from '../../src/bencode/index.js';
+import { prng, randomBytesUpTo, randomInt, type Random } from '../helpers/random.js';
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-type Gen = ReturnType<typeof prng>;
-const int = (r: Gen, n: number) => Math.floor(r() * n);
-
-function randomBytes(r: Gen, max: number): Buffer {
-  const out = Buffer.alloc(int(r, max + 1));
-  for (let i = 0; i < out.length; i++) out[i] = int(r, 256);
-  return out;
-}
-
-function randomInteger(r: Gen): number | bigint {
-  switch (int(r, 5)) {
-    case 0: return int(r, 10) - 5;
-    case 1: return int(r, 2 ** 31) * (r() < 0.5 ? -1 : 1);
+function randomInteger(r: Random): number | bigint {
+  switch (randomInt(r, 5)) {
+    case 0: return randomInt(r, 10) - 5;
+    case 1: return randomInt(r, 2 ** 31) * (r() < 0.5 ? -1 : 1);
     case 2: return (r() < 0.5 ? -1 : 1) * Math.floor(r() * Number.MAX_SAFE_INTEGER);
     case 3: return r() < 0.5 ? Number.MAX_SAFE_INTEGER : Number.MIN_SAFE_INTEGER;
     default: {
       // Outside the safe range: a bigint.
-      const big = BigInt(Number.MAX_SAFE_INTEGER) + 1n + BigInt(int(r, 2 ** 30)) * BigInt(int(r, 2 ** 30) + 1);
+      const big = BigInt(Number.MAX_SAFE_INTEGER) + 1n + BigInt(randomInt(r, 2 ** 30)) * BigInt(randomInt(r, 2 ** 30) + 1);
       return r() < 0.5 ? big : -big;
     }
   }
 }
 
 /** A random value of the shape decode() returns (so deepEqual against decode works). */
-function randomValue(r: Gen, depth: number): Encodable {
-  const kind = depth > 4 ? int(r, 2) : int(r, 4);
+function randomValue(r: Random, depth: number): Encodable {
+  const kind = depth > 4 ? randomInt(r, 2) : randomInt(r, 4);
   if (kind === 0) return randomInteger(r);
-  if (kind === 1) return randomBytes(r, 24);
+  if (kind === 1) return randomBytesUpTo(r, 24);
   if (kind === 2) {
-    const n = int(r, 5);
+    const n = randomInt(r, 5);
     return Array.from({ length: n }, () => randomValue(r, depth + 1));
   }
   const m = new Map<Uint8Array, Encodable>();
-  const n = int(r, 5);
+  const n = randomInt(r, 5);
   for (let i = 0; i < n; i++) {
-    const key = randomBytes(r, 6);
+    const key = randomBytesUpTo(r, 6);
     if (![...m.keys()].some((k) => Buffer.compare(k, key) === 0)) m.set(key, randomValue(r, depth + 1));
   }
   return m;
@@ -121,12 +102,12 @@ describe('bencode round-trip properties (seeded)', () => {
       let input: Buffer;
       if (i % 2 === 0) {
         // Short strings over the alphabet.
-        input = Buffer.alloc(1 + int(r, 8));
-        for (let j = 0; j < input.length; j++) input[j] = alphabet[int(r, alphabet.length)]!;
+        input = Buffer.alloc(1 + randomInt(r, 8));
+        for (let j = 0; j < input.length; j++) input[j] = alphabet[randomInt(r, alphabet.length)]!;
       } else {
         // A valid encoding with one to three bytes replaced from the alphabet.
         input = Buffer.from(encode(randomValue(r, 2)));
-        for (let n = 1 + int(r, 3); n > 0 && input.length > 0; n--) input[int(r, input.length)] = alphabet[int(r, alphabet.length)]!;
+        for (let n = 1 + randomInt(r, 3); n > 0 && input.length > 0; n--) input[randomInt(r, input.length)] = alphabet[randomInt(r, alphabet.length)]!;
       }
       let value: BValue;
       try {

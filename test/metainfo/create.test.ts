@@ -16,7 +16,7 @@ import {
   MAX_PIECE_LENGTH,
   MIN_PIECE_LENGTH,
 } from '../../src/metainfo/create.js';
-import { prng, randomBytes } from '../storage/fixture.js';
+import { prng, randomBytes } from '../helpers/random.js';
 
 let tmp: string;
 let counter = 0;

@@ -17,19 +17,7 @@ import {
   UnsupportedTorrentError,
   type Torrent,
 } from '../../src/metainfo/index.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-type Gen = ReturnType<typeof prng>;
-const int = (r: Gen, n: number) => Math.floor(r() * n);
+import { prng, randomBytes, randomInt, type Random } from '../helpers/random.js';
 
 /** Fragments that steer mutations toward interesting parses rather than instant rejection. */
 const TOKENS = [
@@ -38,21 +26,21 @@ const TOKENS = [
   '99999999999:', '03:abc', 'i03e', 'ie',
 ].map((s) => Buffer.from(s, 'latin1'));
 
-function mutate(r: Gen, seed: Buffer): { bytes: Buffer; how: string } {
+function mutate(r: Random, seed: Buffer): { bytes: Buffer; how: string } {
   const b = Buffer.from(seed);
-  const at = () => int(r, b.length + 1);
-  switch (int(r, 7)) {
+  const at = () => randomInt(r, b.length + 1);
+  switch (randomInt(r, 7)) {
     case 0: {
-      const n = 1 + int(r, 4);
+      const n = 1 + randomInt(r, 4);
       for (let i = 0; i < n && b.length > 0; i++) {
-        const j = int(r, b.length);
-        b[j] = b[j]! ^ (1 << int(r, 8));
+        const j = randomInt(r, b.length);
+        b[j] = b[j]! ^ (1 << randomInt(r, 8));
       }
       return { bytes: b, how: `flip ${n} bits` };
     }
     case 1: {
-      const n = 1 + int(r, 4);
-      for (let i = 0; i < n && b.length > 0; i++) b[int(r, b.length)] = int(r, 256);
+      const n = 1 + randomInt(r, 4);
+      for (let i = 0; i < n && b.length > 0; i++) b[randomInt(r, b.length)] = randomInt(r, 256);
       return { bytes: b, how: `set ${n} bytes` };
     }
     case 2: {
@@ -61,18 +49,17 @@ function mutate(r: Gen, seed: Buffer): { bytes: Buffer; how: string } {
     }
     case 3: {
       const from = at();
-      const len = 1 + int(r, 64);
+      const len = 1 + randomInt(r, 64);
       return { bytes: Buffer.concat([b.subarray(0, from), b.subarray(from + len)]), how: `delete ${len} at ${from}` };
     }
     case 4: {
       const where = at();
-      const junk = Buffer.alloc(1 + int(r, 16));
-      for (let i = 0; i < junk.length; i++) junk[i] = int(r, 256);
+      const junk = randomBytes(r, 1 + randomInt(r, 16));
       return { bytes: Buffer.concat([b.subarray(0, where), junk, b.subarray(where)]), how: `insert ${junk.length} random at ${where}` };
     }
     case 5: {
       const where = at();
-      const token = TOKENS[int(r, TOKENS.length)]!;
+      const token = TOKENS[randomInt(r, TOKENS.length)]!;
       return { bytes: Buffer.concat([b.subarray(0, where), token, b.subarray(where)]), how: `insert token at ${where}` };
     }
     default: {
@@ -80,8 +67,8 @@ function mutate(r: Gen, seed: Buffer): { bytes: Buffer; how: string } {
       const digits: number[] = [];
       for (let i = 0; i < b.length && digits.length < 4096; i++) if (b[i]! >= 0x30 && b[i]! <= 0x39) digits.push(i);
       if (digits.length === 0) return { bytes: b, how: 'no digits' };
-      const i = digits[int(r, digits.length)]!;
-      b[i] = 0x30 + int(r, 10);
+      const i = digits[randomInt(r, digits.length)]!;
+      b[i] = 0x30 + randomInt(r, 10);
       return { bytes: b, how: `digit at ${i}` };
     }
   }
@@ -120,10 +107,9 @@ function collectSeeds(): void {
   const data = join(work, 'data');
   mkdirSync(join(data, 'sub', 'deeper'), { recursive: true });
   const r = prng(99);
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(r, 256)));
-  writeFileSync(join(data, 'a.bin'), bytes(50_000));
-  writeFileSync(join(data, 'sub', 'b.txt'), bytes(20_000));
-  writeFileSync(join(data, 'sub', 'deeper', 'c'), bytes(3));
+  writeFileSync(join(data, 'a.bin'), randomBytes(r, 50_000));
+  writeFileSync(join(data, 'sub', 'b.txt'), randomBytes(r, 20_000));
+  writeFileSync(join(data, 'sub', 'deeper', 'c'), randomBytes(r, 3));
   writeFileSync(join(data, 'sub', 'empty'), '');
   const out = (n: string) => join(work, n);
   execFileSync('mktorrent', ['-l', '15', '-a', 'http://t.example/announce', '-o', out('mk.torrent'), data], { stdio: 'ignore' });
@@ -215,14 +201,14 @@ describe('fuzz: parseTorrent on mutated real torrents', () => {
     const r = prng(0xabc);
     const keys = ['name', 'length', 'files', 'path', 'pieces', 'piece length', 'attr', 'meta version', 'path.utf-8', 'name.utf-8', 'private', 'info'];
     const value = (depth: number): unknown => {
-      switch (int(r, depth > 3 ? 3 : 5)) {
-        case 0: return [0, 1, -1, 16384, 2 ** 53 - 1, 2n ** 64n, 20, 40][int(r, 8)];
-        case 1: return ['x', '', '..', 'a/b', Buffer.alloc(20), Buffer.alloc(41), 'p', '\0'][int(r, 8)];
-        case 2: return Buffer.alloc(20 * int(r, 4), 1);
-        case 3: return Array.from({ length: int(r, 4) }, () => value(depth + 1));
+      switch (randomInt(r, depth > 3 ? 3 : 5)) {
+        case 0: return [0, 1, -1, 16384, 2 ** 53 - 1, 2n ** 64n, 20, 40][randomInt(r, 8)];
+        case 1: return ['x', '', '..', 'a/b', Buffer.alloc(20), Buffer.alloc(41), 'p', '\0'][randomInt(r, 8)];
+        case 2: return Buffer.alloc(20 * randomInt(r, 4), 1);
+        case 3: return Array.from({ length: randomInt(r, 4) }, () => value(depth + 1));
         default: {
           const m = new Map<string, unknown>();
-          for (let n = int(r, 6); n > 0; n--) m.set(keys[int(r, keys.length)]!, value(depth + 1));
+          for (let n = randomInt(r, 6); n > 0; n--) m.set(keys[randomInt(r, keys.length)]!, value(depth + 1));
           return m;
         }
       }
@@ -234,7 +220,7 @@ describe('fuzz: parseTorrent on mutated real torrents', () => {
         ['piece length', 16384],
         ['pieces', Buffer.alloc(20)],
       ]);
-      for (let n = int(r, 4); n > 0; n--) infoDict.set(keys[int(r, keys.length)]!, value(1));
+      for (let n = randomInt(r, 4); n > 0; n--) infoDict.set(keys[randomInt(r, keys.length)]!, value(1));
       const bytes = encode(new Map([['info', infoDict]]) as never);
       try {
         checkTorrent(parseTorrent(bytes));

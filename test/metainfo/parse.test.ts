@@ -17,6 +17,7 @@ import {
   MAX_PIECE_LENGTH,
 } from '../../src/metainfo/index.js';
 import { runPytor } from '../helpers/cli.js';
+import { prng, randomBytes } from '../helpers/random.js';
 
 const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 
@@ -369,23 +370,6 @@ function ltInfo(file: string): LtInfo {
   return JSON.parse(execFileSync(PY, [LT_INFO, file], { encoding: 'utf8' })) as LtInfo;
 }
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function payload(r: () => number, n: number): Buffer {
-  const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256);
-  return out;
-}
-
 let work = '';
 /** Torrents made here at run time: [label, path, expected: 'ok' | 'v2-only']. */
 const made: [string, string, 'ok' | 'v2-only'][] = [];
@@ -396,17 +380,17 @@ function makeFixtures(): void {
   const data = join(work, 'data');
   // Single files of several sizes.
   mkdirSync(data);
-  writeFileSync(join(data, 'single.bin'), payload(r, 300_000));
-  writeFileSync(join(data, 'big.bin'), payload(r, 9 * 1024 * 1024 + 12345));
+  writeFileSync(join(data, 'single.bin'), randomBytes(r, 300_000));
+  writeFileSync(join(data, 'big.bin'), randomBytes(r, 9 * 1024 * 1024 + 12345));
   writeFileSync(join(data, 'tiny.txt'), 'hello\n');
   // A nested multi-file tree with a zero-length file and unicode names.
   const tree = join(data, 'Album Ünïcode 日本');
   mkdirSync(join(tree, 'cd1', 'deep'), { recursive: true });
   mkdirSync(join(tree, 'cd2'));
-  writeFileSync(join(tree, 'cd1', 'deep', 'track 01 — intro.flac'), payload(r, 70_001));
+  writeFileSync(join(tree, 'cd1', 'deep', 'track 01 — intro.flac'), randomBytes(r, 70_001));
   writeFileSync(join(tree, 'cd1', 'empty.cue'), '');
-  writeFileSync(join(tree, 'cd2', 'Grüße.txt'), payload(r, 33_333));
-  writeFileSync(join(tree, 'cover.jpg'), payload(r, 16384));
+  writeFileSync(join(tree, 'cd2', 'Grüße.txt'), randomBytes(r, 33_333));
+  writeFileSync(join(tree, 'cover.jpg'), randomBytes(r, 16384));
   const out = (name: string) => join(work, name);
   const tools: [string, string, string[], 'ok' | 'v2-only'][] = [
     ['mktorrent single 32 KiB', 'mk-single.torrent', ['mktorrent', '-l', '15', '-a', 'http://t.example/a', '-o', out('mk-single.torrent'), join(data, 'single.bin')], 'ok'],

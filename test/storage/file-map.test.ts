@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { byteRangeSpans, pieceSpans, type FileSpan } from '../../src/storage/file-map.js';
 import { StorageError } from '../../src/storage/errors.js';
-import { makeTorrent, prng, type FileSpec } from './fixture.js';
+import { makeTorrent, type FileSpec } from './fixture.js';
+import { prng } from '../helpers/random.js';
 
 const bytes = (n: number, fill = 1): Buffer => Buffer.alloc(n, fill);
 

@@ -47,24 +47,6 @@ export function streamOf(specs: readonly FileSpec[]): Buffer {
   return Buffer.concat(specs.map((s) => s.data));
 }
 
-/** Deterministic pseudo-random bytes (mulberry32), so failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function randomBytes(rand: () => number, n: number): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
-  return b;
-}
-
 export function pieceOf(t: Torrent, stream: Buffer, index: number): Buffer {
   return stream.subarray(index * t.pieceLength, Math.min(t.length, (index + 1) * t.pieceLength));
 }

@@ -8,7 +8,7 @@ import { after, before, it } from 'node:test';
 import { createTorrent } from '../../src/metainfo/create.js';
 import { parseTorrent } from '../../src/metainfo/index.js';
 import { TorrentStorage } from '../../src/storage/storage.js';
-import { prng, randomBytes } from './fixture.js';
+import { prng, randomBytes } from '../helpers/random.js';
 
 let tmp: string;
 before(async () => {

@@ -7,7 +7,8 @@ import type { Torrent } from '../../src/metainfo/types.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { pieceSpans } from '../../src/storage/file-map.js';
 import { TorrentStorage } from '../../src/storage/storage.js';
-import { makeTorrent, pieceOf, prng, randomBytes, streamOf, type FileSpec } from './fixture.js';
+import { makeTorrent, pieceOf, streamOf, type FileSpec } from './fixture.js';
+import { prng, randomBytes } from '../helpers/random.js';
 
 let tmp: string;
 let counter = 0;

@@ -2,9 +2,9 @@
 // (IPv4 and IPv6) and UDP. Fake peers are announced by hand-written requests at known ports.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { announce, formatPeer, makePeerId, scrape, TrackerTiers, type AnnounceParams } from '../../src/tracker/index.js';
+import { announce, formatPeer, scrape, TrackerTiers, type AnnounceParams } from '../../src/tracker/index.js';
 import { ConnectionIdCache, udpAnnounce } from '../../src/tracker/udp.js';
-import { leakedResources, makeTorrent, rawAnnounce, startBtTracker, startUdpRelay, V6, type BtTracker, type FakePeer } from './harness.js';
+import { leakedResources, makeTorrent, ourAnnounce, rawAnnounce, sorted, startBtTracker, startUdpRelay, V6, type BtTracker, type FakePeer } from './harness.js';
 
 const FAKES: FakePeer[] = [
   { port: 41001, seeder: true },
@@ -17,22 +17,7 @@ let v4: BtTracker;
 let v6: BtTracker;
 const torrent = makeTorrent('bt', {});
 
-function params(over: Partial<AnnounceParams> = {}): AnnounceParams {
-  return {
-    infoHash: torrent.infoHash,
-    peerId: makePeerId(),
-    port: OUR_PORT,
-    uploaded: 0,
-    downloaded: 0,
-    left: 1000,
-    event: 'started',
-    numwant: 50,
-    key: 12345,
-    ...over,
-  };
-}
-
-const sorted = (xs: Iterable<string>) => [...xs].sort();
+const params = (over: Partial<AnnounceParams> = {}) => ourAnnounce({ infoHash: torrent.infoHash, port: OUR_PORT, key: 12345 }, over);
 
 before(async () => {
   v4 = await startBtTracker();

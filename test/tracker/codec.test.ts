@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { encode, type Encodable } from '../../src/bencode/index.js';
 import {
   encodeCompactPeers,
-  formatIPv6,
   formatPeer,
   ipv6Bytes,
   parseCompactPeers,
   parseDictPeers,
 } from '../../src/tracker/compact.js';
+import { formatIPv6 } from '../../src/wire/address.js';
 import {
   buildAnnounceUrl,
   buildScrapeUrl,
@@ -208,9 +208,9 @@ test('scrape keys UTF-8-mangled by the npm bittorrent-tracker server are recover
 
 test('IPv6 text form follows RFC 5952 and round-trips', () => {
   const cases = ['::1', '::', '2001:db8::1', '1::', '2001:db8:0:1:1:1:1:1', 'fe80::1:0:0:1', '1:0:0:2::3'];
-  for (const c of cases) assert.equal(formatIPv6(ipv6Bytes(c)!), c);
-  assert.equal(formatIPv6(ipv6Bytes('2001:0DB8:0000:0000:0000:0000:0000:0001')!), '2001:db8::1');
-  assert.equal(formatIPv6(ipv6Bytes('1:0:0:2:0:0:0:3')!), '1:0:0:2::3'); // the longer run wins
+  for (const c of cases) assert.equal(formatIPv6(ipv6Bytes(c)!, 0), c);
+  assert.equal(formatIPv6(ipv6Bytes('2001:0DB8:0000:0000:0000:0000:0000:0001')!, 0), '2001:db8::1');
+  assert.equal(formatIPv6(ipv6Bytes('1:0:0:2:0:0:0:3')!, 0), '1:0:0:2::3'); // the longer run wins
   assert.equal(ipv6Bytes('1.2.3.4'), undefined);
 });
 

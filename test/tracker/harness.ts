@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decode, encode, isDict, type BDict } from '../../src/bencode/index.js';
+import { makePeerId, type AnnounceParams } from '../../src/tracker/index.js';
 
 export const V4 = '127.0.0.1';
 export const V6 = '::1';
@@ -229,6 +230,25 @@ export async function rawAnnounce(announceUrl: string, infoHash: Buffer, peer: F
   if (reply.has('failure reason')) throw new Error(`tracker refused: ${String(reply.get('failure reason'))}`);
   return reply;
 }
+
+/** pytor's own announce in these tests: a fresh peer id, `started`, 1000 bytes left; `over` changes any field. */
+export function ourAnnounce(us: { infoHash: Buffer; port: number; key: number }, over: Partial<AnnounceParams> = {}): AnnounceParams {
+  return {
+    infoHash: us.infoHash,
+    peerId: makePeerId(),
+    port: us.port,
+    uploaded: 0,
+    downloaded: 0,
+    left: 1000,
+    event: 'started',
+    numwant: 50,
+    key: us.key,
+    ...over,
+  };
+}
+
+/** Peer lists compared as sets (trackers shuffle them). */
+export const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
 
 /** The tracker's own scrape counts, read over plain HTTP. */
 export async function rawScrape(scrapeUrl: string, infoHash: Buffer): Promise<{ complete: number; incomplete: number }> {

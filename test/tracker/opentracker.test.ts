@@ -4,8 +4,8 @@
 // the peers; peers are told apart by ip:port.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { announce, formatPeer, makePeerId, scrape, TrackerError, type AnnounceParams } from '../../src/tracker/index.js';
-import { leakedResources, makeTorrent, rawAnnounce, rawScrape, startOpentracker, type FakePeer, type OpenTracker } from './harness.js';
+import { announce, formatPeer, scrape, TrackerError, type AnnounceParams } from '../../src/tracker/index.js';
+import { leakedResources, makeTorrent, ourAnnounce, rawAnnounce, rawScrape, sorted, startOpentracker, type FakePeer, type OpenTracker } from './harness.js';
 
 const FAKES: FakePeer[] = [
   { port: 42001, seeder: true },
@@ -17,22 +17,7 @@ const torrent = makeTorrent('ot', {});
 const notListed = makeTorrent('ot-not-whitelisted', {});
 let ot: OpenTracker;
 
-function params(over: Partial<AnnounceParams> = {}): AnnounceParams {
-  return {
-    infoHash: torrent.infoHash,
-    peerId: makePeerId(),
-    port: OUR_PORT,
-    uploaded: 0,
-    downloaded: 0,
-    left: 1000,
-    event: 'started',
-    numwant: 50,
-    key: 777,
-    ...over,
-  };
-}
-
-const sorted = (xs: Iterable<string>) => [...xs].sort();
+const params = (over: Partial<AnnounceParams> = {}) => ourAnnounce({ infoHash: torrent.infoHash, port: OUR_PORT, key: 777 }, over);
 const fakeSet = FAKES.map((f) => `127.0.0.1:${f.port}`);
 const scrapeUrl = () => ot.httpUrl.replace(/announce$/, 'scrape');
 

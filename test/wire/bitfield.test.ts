@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bitfield, WireError } from '../../src/wire/index.js';
-import { hex, Rng } from './helpers.js';
+import { hex } from './helpers.js';
+import { Rng } from '../helpers/random.js';
 
 test('piece 0 is the high bit of byte 0', () => {
   const field = new Bitfield(10);

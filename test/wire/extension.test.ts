@@ -15,7 +15,8 @@ import {
   WireError,
   type ExtensionDecodeResult,
 } from '../../src/wire/index.js';
-import { hex, Rng } from './helpers.js';
+import { hex } from './helpers.js';
+import { Rng } from '../helpers/random.js';
 
 function ok<T>(r: ExtensionDecodeResult<T>): T {
   if (r.kind === 'error') assert.fail(r.err.message);

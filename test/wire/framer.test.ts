@@ -11,7 +11,8 @@ import {
   type DecodeResult,
   type Message,
 } from '../../src/wire/index.js';
-import { hex, randomMessage, Rng, trackAllocations } from './helpers.js';
+import { hex, randomMessage, trackAllocations } from './helpers.js';
+import { Rng } from '../helpers/random.js';
 
 const LIMITS: DecodeLimits = { pieceCount: 500 };
 

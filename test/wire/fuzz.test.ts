@@ -21,7 +21,8 @@ import {
   type DecodeLimits,
   type Message,
 } from '../../src/wire/index.js';
-import { assertWireError, mutate, randomMessage, Rng, trackAllocations } from './helpers.js';
+import { assertWireError, mutate, randomMessage, trackAllocations } from './helpers.js';
+import { Rng } from '../helpers/random.js';
 
 /** PYTOR_FUZZ_ITERATIONS raises the count for a long local hunt; the default keeps CI quick. */
 const ITERATIONS = Number(process.env.PYTOR_FUZZ_ITERATIONS ?? 5000);

@@ -9,7 +9,8 @@ import {
   supportsFast,
   WireError,
 } from '../../src/wire/index.js';
-import { hex, Rng } from './helpers.js';
+import { hex } from './helpers.js';
+import { Rng } from '../helpers/random.js';
 
 const INFO_HASH = hex('0123456789abcdef0123456789abcdef01234567');
 const PEER_ID = Buffer.from('-PY0001-abcdefghijkl');

@@ -1,33 +1,6 @@
 import assert from 'node:assert/strict';
 import { WireError, type Message } from '../../src/wire/index.js';
-
-/** Deterministic PRNG (mulberry32) so every fuzz run sees the same inputs. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 2^32). */
-  u32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor((this.u32() / 2 ** 32) * n);
-  }
-  bytes(n: number): Buffer {
-    const out = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) out[i] = this.u32() & 0xff;
-    return out;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
+import type { Rng } from '../helpers/random.js';
 
 /** Random byte-level mutations of `input`: flips, inserts, deletes, boundary values, truncation. */
 export function mutate(rng: Rng, input: Buffer): Buffer {

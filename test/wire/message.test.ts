@@ -9,7 +9,8 @@ import {
   type DecodeLimits,
   type Message,
 } from '../../src/wire/index.js';
-import { hex, randomMessage, Rng } from './helpers.js';
+import { hex, randomMessage } from './helpers.js';
+import { Rng } from '../helpers/random.js';
 
 const LIMITS: DecodeLimits = { pieceCount: 100 };
 

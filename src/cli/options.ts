@@ -1,0 +1,65 @@
+// Option parsers and the options `download` and `seed` share, so both commands take (and
+// describe) them the same way.
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseAddress, type PeerAddress } from '../peer/address.js';
+
+/** The peer and listening options of a transfer. */
+export interface ConnectionOptions {
+  readonly peer: PeerAddress[];
+  readonly maxPeers: number;
+  readonly port: number;
+  readonly bind?: string;
+  readonly trackers: boolean;
+}
+
+/** How a transfer reports. */
+export interface OutputOptions {
+  readonly quiet?: boolean;
+  readonly json?: boolean;
+}
+
+/** The help lines that differ between the commands (what a peer is for, what "all" covers). */
+export interface ConnectionHelp {
+  readonly peer: string;
+  readonly bind: string;
+  readonly noTrackers: string;
+}
+
+/** Adds -p/--peer, --max-peers, --port, --bind and --no-trackers (ConnectionOptions), in that order. */
+export function addConnectionOptions(command: Command, help: ConnectionHelp): Command {
+  return command
+    .option('-p, --peer <host:port>', help.peer, collectPeer, [])
+    .option('--max-peers <n>', 'most peer connections at once', positiveInt, 50)
+    .option('--port <n>', 'TCP port to listen on for peers (a free one if taken)', portNumber, 6881)
+    .option('--bind <address>', help.bind)
+    .option('--no-trackers', help.noTrackers);
+}
+
+/** Adds -q/--quiet and --json (OutputOptions), in that order. */
+export function addOutputOptions(command: Command, quietHelp: string): Command {
+  return command.option('-q, --quiet', quietHelp).option('--json', 'print a JSON summary at the end instead of text');
+}
+
+export function collectPeer(value: string, previous: PeerAddress[]): PeerAddress[] {
+  const address = parseAddress(value);
+  if (!address) throw new InvalidArgumentError('expected host:port or [ipv6]:port');
+  return [...previous, address];
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+export function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chooseUnchoked } from '../../src/session/choker.js';
+
+const peer = (id: string, rate: number, interested = true) => ({ id, rate, interested });
+
+test('the fastest interested peers get the regular slots', () => {
+  const { unchoked } = chooseUnchoked(
+    [peer('a', 10), peer('b', 50), peer('c', 30), peer('d', 40), peer('e', 20), peer('f', 99, false)],
+    3,
+    undefined,
+    false,
+    () => 0,
+  );
+  assert.ok(unchoked.has('b') && unchoked.has('d') && unchoked.has('c'));
+  assert.ok(!unchoked.has('f'), 'uninterested peers are never unchoked');
+  assert.equal(unchoked.size, 4, 'three regular slots plus one optimistic');
+});
+
+test('the optimistic slot stays until it rotates, then moves', () => {
+  const peers = [peer('a', 100), peer('b', 1), peer('c', 1), peer('d', 1)];
+  const first = chooseUnchoked(peers, 1, undefined, true, () => 0);
+  assert.equal(first.optimistic, 'b');
+  const kept = chooseUnchoked(peers, 1, first.optimistic, false, () => 0.99);
+  assert.equal(kept.optimistic, 'b');
+  const rotated = chooseUnchoked(peers, 1, kept.optimistic, true, () => 0.99);
+  assert.equal(rotated.optimistic, 'd');
+  assert.ok(rotated.unchoked.has('a') && rotated.unchoked.has('d'));
+});
+
+test('no interested peers: nobody is unchoked', () => {
+  const { unchoked, optimistic } = chooseUnchoked([peer('a', 5, false)], 4, 'a', false);
+  assert.equal(unchoked.size, 0);
+  assert.equal(optimistic, undefined);
+});
