@@ -12,6 +12,7 @@ import {
 } from '../wire/index.js';
 import { formatAddress, type PeerAddress } from './address.js';
 import { PeerError } from './errors.js';
+import type { ReadRelay } from './read-relay.js';
 
 const log = createDebug('pytor:peer');
 
@@ -75,6 +76,8 @@ export interface ConnectionOptions {
   readonly now?: () => number;
   /** For an incoming connection: the handshake the listener already read, and bytes after it. */
   readonly accepted?: { readonly handshake: Handshake; readonly rest: Buffer };
+  /** For a socket dialled with a read relay (shared read buffer): reads come through it. */
+  readonly relay?: ReadRelay;
 }
 
 /**
@@ -132,7 +135,7 @@ export class PeerConnection {
     this.has = new Bitfield(options.pieceCount);
     this.framer = new Framer({ pieceCount: options.pieceCount });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!options.relay) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.close('EPEER_SOCKET', err.code ?? err.message));
     socket.on('close', () => this.close('EPEER_CLOSED', 'connection closed'));
 
@@ -145,6 +148,7 @@ export class PeerConnection {
       this.acceptHandshake(options.accepted.handshake);
       if (!this.closed && options.accepted.rest.length > 0) this.onData(options.accepted.rest);
     }
+    options.relay?.attach(this);
   }
 
   /** The peer dialled us (its port is then not its listen port). */
@@ -281,6 +285,12 @@ export class PeerConnection {
     const dropped = [...this.outstanding.values()];
     this.outstanding.clear();
     this.handler.onRequestsDropped(this, dropped);
+  }
+
+  /** A read from the shared buffer: processed now, the unprocessed tail copied out. */
+  receiveBorrowed(chunk: Buffer): void {
+    this.onData(chunk);
+    if (!this.closed) this.framer.detach();
   }
 
   private onData(chunk: Buffer): void {

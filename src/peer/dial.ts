@@ -1,12 +1,16 @@
 import { connect, type Socket } from 'node:net';
 import { formatAddress, type PeerAddress } from './address.js';
 import { PeerError } from './errors.js';
+import type { ReadRelay } from './read-relay.js';
 
-/** Opens a TCP connection, failing with EPEER_CONNECT after `timeoutMs`. */
-export function dial(address: PeerAddress, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
+/**
+ * Opens a TCP connection, failing with EPEER_CONNECT after `timeoutMs`. With a relay, the
+ * socket reads into the relay's shared buffer and emits no 'data' events.
+ */
+export function dial(address: PeerAddress, timeoutMs: number, signal?: AbortSignal, relay?: ReadRelay): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const label = formatAddress(address);
-    const socket = connect({ host: address.host, port: address.port });
+    const socket = connect({ host: address.host, port: address.port, ...(relay ? { onread: relay.onread } : {}) });
     const fail = (detail: string) => {
       cleanup();
       socket.destroy();

@@ -8,6 +8,7 @@ import { encodeHandshake, type Message } from '../wire/index.js';
 import { formatAddress, type PeerAddress } from '../peer/address.js';
 import { BLOCK_LENGTH, PeerConnection, type BlockRequest, type Handshake, type PeerHandler } from '../peer/connection.js';
 import { dial } from '../peer/dial.js';
+import { ReadRelay } from '../peer/read-relay.js';
 import type { PeerError } from '../peer/errors.js';
 import { chooseUnchoked, CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUND_MS } from './choker.js';
 import { PiecePicker, type PickerPeer } from './picker.js';
@@ -249,14 +250,15 @@ export class TorrentSession extends EventEmitter {
 
   private dial(label: string, k: KnownPeer): void {
     this.dialing.add(label);
-    dial(k.address, CONNECT_TIMEOUT_MS).then(
+    const relay = new ReadRelay();
+    dial(k.address, CONNECT_TIMEOUT_MS, undefined, relay).then(
       (socket) => {
         this.dialing.delete(label);
         if (this.state !== 'downloading' && this.state !== 'seeding') {
           socket.destroy();
           return;
         }
-        this.attach(socket, k.address, undefined);
+        this.attach(socket, k.address, undefined, relay);
       },
       (err: PeerError) => {
         this.dialing.delete(label);
@@ -273,7 +275,12 @@ export class TorrentSession extends EventEmitter {
     if (k.failures >= MAX_CONNECT_FAILURES && !k.banned) this.known.delete(formatAddress(k.address));
   }
 
-  private attach(socket: Socket, address: PeerAddress, accepted: { handshake: Handshake; rest: Buffer } | undefined): void {
+  private attach(
+    socket: Socket,
+    address: PeerAddress,
+    accepted: { handshake: Handshake; rest: Buffer } | undefined,
+    relay?: ReadRelay,
+  ): void {
     const label = formatAddress(address);
     if (this.peers.has(label)) {
       socket.destroy();
@@ -299,6 +306,7 @@ export class TorrentSession extends EventEmitter {
         reserved: this.reserved,
         now: this.now,
         accepted,
+        relay,
       },
       this.handler,
     );
@@ -401,7 +409,8 @@ export class TorrentSession extends EventEmitter {
   /** How many requests to keep in flight to a peer: about a second of its rate, bounded. */
   private pipelineDepth(peer: PeerConnection): number {
     const byRate = Math.ceil(peer.downloadRate / BLOCK_LENGTH);
-    const cap = Math.min(peer.maxRequests ?? 500, 1000);
+    // Past ~500 blocks (8 MiB) in flight nothing is gained on loopback, only memory (measured).
+    const cap = Math.min(peer.maxRequests ?? 500, 500);
     return Math.max(32, Math.min(cap, byRate));
   }
 

@@ -66,6 +66,29 @@ export class Framer {
   }
 
   /**
+   * Copies whatever is still buffered into memory the framer owns, so the caller may reuse
+   * the chunks it pushed: a socket that reads into one shared buffer calls this after each
+   * read. Costs at most one partial message of copying.
+   */
+  detach(): void {
+    if (this.buffered === 0) {
+      this.chunks = [];
+      this.head = 0;
+      this.offset = 0;
+      return;
+    }
+    const rest = Buffer.alloc(this.buffered);
+    let written = 0;
+    for (let i = this.head, from = this.offset; i < this.chunks.length; i++, from = 0) {
+      const c = this.chunks[i]!;
+      written += c.copy(rest, written, from);
+    }
+    this.chunks = [rest];
+    this.head = 0;
+    this.offset = 0;
+  }
+
+  /**
    * The peer's 68-byte handshake (call until it is not need-more, before any next()).
    * A wrong protocol prefix is reported as soon as its first wrong byte has arrived.
    */

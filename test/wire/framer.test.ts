@@ -185,3 +185,35 @@ test('many chunks queued at once are consumed in order (queue compaction)', () =
   assert.equal(drain(framer, out).kind, 'need-more');
   assert.deepEqual(out, messages);
 });
+
+test('detach: chunks from one reused read buffer decode like owned chunks', () => {
+  const { stream, messages } = randomStream(11, 300);
+  const rng = new Rng(5);
+  // One buffer, overwritten by every "read", as a socket with a shared onread buffer does.
+  const shared = Buffer.alloc(70_000);
+  const framer = new Framer(LIMITS);
+  const out: Message[] = [];
+  for (let at = 0; at < stream.length; ) {
+    const n = Math.min(stream.length - at, 1 + rng.int(shared.length));
+    stream.copy(shared, 0, at, at + n);
+    at += n;
+    framer.push(shared.subarray(0, n));
+    // Decoded messages are deep-copied before the buffer is reused, as the session copies blocks.
+    while (true) {
+      const r = framer.next();
+      if (r.kind !== 'message') {
+        assert.equal(r.kind, 'need-more');
+        break;
+      }
+      out.push(structuredClone(r.msg));
+    }
+    framer.detach();
+    shared.fill(0xee); // whatever the framer kept must not depend on this buffer
+  }
+  assert.equal(framer.bufferedBytes, 0);
+  assert.equal(out.length, messages.length);
+  assert.deepEqual(
+    out.map((m) => encodeMessage(m)),
+    messages.map((m) => encodeMessage(m)),
+  );
+});
