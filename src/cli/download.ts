@@ -175,6 +175,11 @@ export async function runSession(torrent: Torrent, opts: SessionRunOptions): Pro
       const s = session.stats();
       view.update(s);
       if (opts.keepSeeding && opts.seedRatio !== undefined && session.isComplete && s.uploaded >= opts.seedRatio * s.length) done();
+      // With no tracker to ask again, a download whose every peer has failed would wait forever.
+      if (!announcer.hasTrackers && !opts.readOnly && !session.isComplete && s.peersKnown === 0) {
+        failure = new CliError('no peers left: every peer given failed to connect or was dropped');
+        done();
+      }
     });
     session.on('piece', () => view.update(session.stats()));
     onSignal = (signal: NodeJS.Signals) => {
