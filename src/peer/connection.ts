@@ -15,6 +15,8 @@ import { PeerError } from './errors.js';
 import type { ReadRelay } from './read-relay.js';
 
 const log = createDebug('pytor:peer');
+/** What crossed the wire: handshakes and the messages that broke the rules. */
+const wireLog = createDebug('pytor:wire');
 
 export const BLOCK_LENGTH = 16 * 1024;
 /** Bytes queued on a socket beyond which we stop putting uploads on it. */
@@ -319,6 +321,7 @@ export class PeerConnection {
       const result = this.framer.next();
       if (result.kind === 'need-more') break;
       if (result.kind === 'error') {
+        wireLog('%s sent a bad message (%s): %s', this.label, result.err.code, result.err.message);
         this.close('EPEER_PROTOCOL', result.err.message);
         return;
       }
@@ -337,6 +340,7 @@ export class PeerConnection {
       return;
     }
     this.remote = { infoHash: Buffer.from(hs.infoHash), peerId: Buffer.from(hs.peerId), reserved: Buffer.from(hs.reserved) };
+    wireLog('%s handshake: peer id %s, reserved %s', this.label, printablePeerId(hs.peerId), hs.reserved.toString('hex'));
     this.handler.onReady(this);
   }
 
@@ -404,4 +408,9 @@ export class PeerConnection {
 /** Our own requests are block-aligned, so (index, begin / 16 KiB) names a block uniquely. */
 function blockKey(index: number, begin: number): number {
   return index * 8192 + Math.floor(begin / BLOCK_LENGTH);
+}
+
+/** `-lt2080-` style client prefixes are ASCII; the rest of a peer id is arbitrary bytes. */
+function printablePeerId(id: Buffer): string {
+  return [...id].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
 }

@@ -136,7 +136,7 @@ export class TorrentSession extends EventEmitter {
     this.picker = new PiecePicker(
       { pieceCount: this.torrent.pieces.length, pieceLength: this.torrent.pieceLength, length: this.torrent.length },
       this.random,
-      // Enough pieces in flight for a deep pipeline, at most ~64 MiB of piece buffers.
+      // Enough pieces in flight for a 500-block pipeline; about 24 MiB of piece buffers at most.
       Math.max(8, Math.min(256, Math.floor((24 * 1024 * 1024) / this.torrent.pieceLength))),
     );
     this.readCache = new PieceReadCache((i) => this.requireStorage().readPiece(i), READ_CACHE_BYTES);
