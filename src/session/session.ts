@@ -70,6 +70,8 @@ const RATE_WINDOW_SAMPLES = 5;
 /** A failed peer is retried after this, doubling per failure, and forgotten after a few. */
 const RETRY_BASE_MS = 5_000;
 const MAX_CONNECT_FAILURES = 5;
+/** Addresses remembered at once (connected, to try, or banned). */
+const MAX_KNOWN_PEERS = 2_000;
 
 interface KnownPeer {
   readonly address: PeerAddress;
@@ -171,6 +173,8 @@ export class TorrentSession extends EventEmitter {
     for (const address of addresses) {
       const label = formatAddress(address);
       if (!this.known.has(label)) {
+        // Trackers and PEX hand out addresses forever; the set we remember stays bounded.
+        if (this.known.size >= MAX_KNOWN_PEERS) continue;
         this.known.set(label, { address, failures: 0, nextAttemptAt: 0, banned: false, connected: false, dialable: true });
       } else {
         this.known.get(label)!.dialable = true;
