@@ -32,6 +32,7 @@ import { formatAddress, type PeerAddress } from '../peer/address.js';
 import { dial } from '../peer/dial.js';
 import type { Handshake } from '../peer/connection.js';
 import { CLIENT_VERSION, EXT_UT_METADATA } from './extensions.js';
+import { PeerBook, type PeerRecord } from './peer-book.js';
 
 const log = createDebug('pytor:metadata');
 
@@ -212,23 +213,14 @@ export interface MetadataStats {
   readonly pieceCount: number;
 }
 
-interface Known {
-  readonly address: PeerAddress;
-  failures: number;
-  nextAttemptAt: number;
-  banned: boolean;
-  connected: boolean;
-}
-
 /**
  * Connects to peers, fetches and verifies the info dict. Emits `warning` (message) and
  * `progress` (stats). fetch() resolves with the verified bytes; stop() ends everything.
  */
 export class MetadataFetcher extends EventEmitter {
   readonly assembler: MetadataAssembler;
-  private readonly known = new Map<string, Known>();
+  private readonly book: PeerBook;
   private readonly conns = new Map<string, MetadataConnection>();
-  private readonly dialing = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly now: () => number;
@@ -241,6 +233,14 @@ export class MetadataFetcher extends EventEmitter {
     this.assembler = new MetadataAssembler(options.infoHash);
     this.now = options.now ?? Date.now;
     this.maxPeers = options.maxPeers ?? 30;
+    // A peer that keeps failing here is banned: the download session is not handed it either.
+    this.book = new PeerBook({
+      maxKnown: MAX_KNOWN,
+      retryBaseMs: RETRY_BASE_MS,
+      maxFailures: MAX_CONNECT_FAILURES,
+      giveUp: 'ban',
+      now: this.now,
+    });
   }
 
   /** Resolves with the verified info dict; rejects only when stopped first. */
@@ -255,21 +255,17 @@ export class MetadataFetcher extends EventEmitter {
   }
 
   addPeers(addresses: readonly PeerAddress[]): void {
-    for (const address of addresses) {
-      const label = formatAddress(address);
-      if (this.known.size >= MAX_KNOWN && !this.known.has(label)) break;
-      if (!this.known.has(label)) this.known.set(label, { address, failures: 0, nextAttemptAt: 0, banned: false, connected: false });
-    }
+    for (const address of addresses) this.book.add(address);
     if (this.resolveFetch) this.connectMore();
   }
 
   /** Addresses worth handing to the download session afterwards (not banned ones). */
   knownPeers(): PeerAddress[] {
-    return [...this.known.values()].filter((k) => !k.banned).map((k) => k.address);
+    return [...this.book.values()].filter((r) => r.dialable && !r.banned).map((r) => r.address);
   }
 
   acceptIncoming(socket: Socket, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
-    if (this.stopped || this.conns.size >= this.maxPeers || this.known.get(formatAddress(address))?.banned) {
+    if (this.stopped || this.conns.size >= this.maxPeers || this.book.isBanned(formatAddress(address))) {
       socket.destroy();
       return;
     }
@@ -285,7 +281,7 @@ export class MetadataFetcher extends EventEmitter {
     }
     return {
       peersConnected: ready,
-      peersKnown: this.known.size,
+      peersKnown: this.book.size,
       peersWithMetadata: offering,
       size: this.assembler.size,
       piecesHave: this.assembler.piecesHave,
@@ -314,32 +310,26 @@ export class MetadataFetcher extends EventEmitter {
 
   private connectMore(): void {
     if (this.stopped) return;
-    const now = this.now();
-    let budget = this.maxPeers - this.conns.size - this.dialing.size;
-    for (const [label, k] of this.known) {
-      if (budget <= 0) break;
-      if (k.banned || k.connected || this.dialing.has(label) || this.conns.has(label) || k.nextAttemptAt > now) continue;
-      budget--;
-      this.dialing.add(label);
-      dial(k.address, CONNECT_TIMEOUT_MS).then(
+    const budget = this.maxPeers - this.conns.size - this.book.dialingCount;
+    if (budget <= 0) return;
+    for (const record of this.book.takeDue(budget, (label) => this.conns.has(label))) {
+      dial(record.address, CONNECT_TIMEOUT_MS).then(
         (socket) => {
-          this.dialing.delete(label);
+          this.book.dialEnded(record);
           if (this.stopped) socket.destroy();
-          else this.attach(socket, k.address, undefined);
+          else this.attach(socket, record.address, undefined);
         },
         (err: Error) => {
-          this.dialing.delete(label);
-          this.failed(k, err.message);
+          this.book.dialEnded(record);
+          this.failed(record, err.message);
         },
       );
     }
   }
 
-  private failed(k: Known, why: string): void {
-    k.failures++;
-    k.nextAttemptAt = this.now() + RETRY_BASE_MS * 2 ** (k.failures - 1);
-    log('%s failed (%d): %s', formatAddress(k.address), k.failures, why);
-    if (k.failures >= MAX_CONNECT_FAILURES) k.banned = true;
+  private failed(record: PeerRecord, why: string): void {
+    this.book.failed(record);
+    log('%s failed (%d): %s', record.label, record.failures, why);
   }
 
   private attach(socket: Socket, address: PeerAddress, accepted: { handshake: Handshake; rest: Buffer } | undefined): void {
@@ -348,8 +338,8 @@ export class MetadataFetcher extends EventEmitter {
       socket.destroy();
       return;
     }
-    const k = this.known.get(label);
-    if (k) k.connected = true;
+    const record = this.book.get(label);
+    if (record) record.connected = true;
     const conn = new MetadataConnection(socket, label, this.options, this.now, {
       onExtendedHandshake: (c, size, listenPort) => {
         // An incoming peer that told us its port can be dialled again by the download session.
@@ -360,12 +350,12 @@ export class MetadataFetcher extends EventEmitter {
       onClose: (c, why, ok) => {
         if (this.conns.get(c.label) === c) this.conns.delete(c.label);
         this.assembler.forget(c.label);
-        const kk = this.known.get(c.label);
-        if (kk) {
-          kk.connected = false;
-          if (!ok && !this.stopped) this.failed(kk, why);
+        const r = this.book.get(c.label);
+        if (r) {
+          r.connected = false;
+          if (!ok && !this.stopped) this.failed(r, why);
           // It could not help (no BEP 10, no metadata): ask again later, not at once.
-          else kk.nextAttemptAt = this.now() + USELESS_RETRY_MS;
+          else this.book.retryAfter(r, USELESS_RETRY_MS);
         }
         if (!this.stopped) this.connectMore();
       },
@@ -442,9 +432,7 @@ export class MetadataFetcher extends EventEmitter {
   }
 
   private banLabel(label: string): void {
-    const k = this.known.get(label);
-    if (k) k.banned = true;
-    else this.known.set(label, { address: { host: '', port: 0 }, failures: 0, nextAttemptAt: 0, banned: true, connected: false });
+    this.book.ban(label);
   }
 }
 

@@ -11,6 +11,7 @@ import { dial } from '../peer/dial.js';
 import { ReadRelay } from '../peer/read-relay.js';
 import type { PeerError } from '../peer/errors.js';
 import { chooseUnchoked, CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUND_MS } from './choker.js';
+import { PeerBook, type PeerRecord } from './peer-book.js';
 import { PiecePicker, type PickerPeer } from './picker.js';
 import { PieceReadCache } from './read-cache.js';
 import { SessionExtensions } from './extensions.js';
@@ -73,16 +74,6 @@ const MAX_CONNECT_FAILURES = 5;
 /** Addresses remembered at once (connected, to try, or banned). */
 const MAX_KNOWN_PEERS = 2_000;
 
-interface KnownPeer {
-  readonly address: PeerAddress;
-  failures: number;
-  nextAttemptAt: number;
-  banned: boolean;
-  connected: boolean;
-  /** False for a peer that reached us first: its source port is not one it listens on. */
-  dialable: boolean;
-}
-
 interface UploadRequest {
   readonly index: number;
   readonly begin: number;
@@ -101,8 +92,7 @@ export class TorrentSession extends EventEmitter {
   private storage: TorrentStorage | undefined;
   readonly picker: PiecePicker;
   private readonly peers = new Map<string, PeerConnection>();
-  private readonly known = new Map<string, KnownPeer>();
-  private readonly dialing = new Set<string>();
+  private readonly book: PeerBook;
   private readonly uploads = new Map<PeerConnection, UploadRequest[]>();
   private readonly uploading = new Set<PeerConnection>();
   private readonly readCache: PieceReadCache;
@@ -135,6 +125,13 @@ export class TorrentSession extends EventEmitter {
     this.random = options.random ?? Math.random;
     this.maxPeers = options.maxPeers ?? 50;
     this.maxPendingWriteBytes = options.maxPendingWriteBytes ?? 16 * 1024 * 1024;
+    this.book = new PeerBook({
+      maxKnown: MAX_KNOWN_PEERS,
+      retryBaseMs: RETRY_BASE_MS,
+      maxFailures: MAX_CONNECT_FAILURES,
+      giveUp: 'forget',
+      now: this.now,
+    });
     this.picker = new PiecePicker(
       { pieceCount: this.torrent.pieces.length, pieceLength: this.torrent.pieceLength, length: this.torrent.length },
       this.random,
@@ -170,24 +167,14 @@ export class TorrentSession extends EventEmitter {
 
   /** Adds peer addresses (from trackers, the command line, PEX); connects as slots allow. */
   addPeers(addresses: readonly PeerAddress[]): void {
-    for (const address of addresses) {
-      const label = formatAddress(address);
-      if (!this.known.has(label)) {
-        // Trackers and PEX hand out addresses forever; the set we remember stays bounded.
-        if (this.known.size >= MAX_KNOWN_PEERS) continue;
-        this.known.set(label, { address, failures: 0, nextAttemptAt: 0, banned: false, connected: false, dialable: true });
-      } else {
-        this.known.get(label)!.dialable = true;
-      }
-    }
+    for (const address of addresses) this.book.add(address);
     if (this.state === 'downloading' || this.state === 'seeding') this.connectMore();
   }
 
   /** An incoming connection whose handshake the listener read and routed here. */
   acceptIncoming(socket: Socket, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
-    const label = formatAddress(address);
-    const k = this.known.get(label);
-    if ((this.state !== 'downloading' && this.state !== 'seeding') || this.peers.size >= this.maxPeers || k?.banned) {
+    const banned = this.book.isBanned(formatAddress(address));
+    if ((this.state !== 'downloading' && this.state !== 'seeding') || this.peers.size >= this.maxPeers || banned) {
       socket.destroy();
       return;
     }
@@ -213,7 +200,7 @@ export class TorrentSession extends EventEmitter {
       uploaded: this.uploaded,
       ...this.rates(),
       peersConnected: [...this.peers.values()].filter((p) => p.isReady).length,
-      peersKnown: this.known.size,
+      peersKnown: this.book.size,
       hashFailures: this.hashFailures,
     };
   }
@@ -240,43 +227,33 @@ export class TorrentSession extends EventEmitter {
   // --- connections -------------------------------------------------------------------
 
   private connectMore(): void {
-    const now = this.now();
-    const wanted = this.maxPeers - this.peers.size - this.dialing.size;
-    if (wanted <= 0) return;
-    let budget = Math.min(wanted, MAX_DIALS_AT_ONCE - this.dialing.size);
-    for (const [label, k] of this.known) {
-      if (budget <= 0) break;
-      if (!k.dialable || k.banned || k.connected || this.dialing.has(label) || this.peers.has(label) || k.nextAttemptAt > now) continue;
-      budget--;
-      this.dial(label, k);
-    }
+    const dialing = this.book.dialingCount;
+    const budget = Math.min(this.maxPeers - this.peers.size - dialing, MAX_DIALS_AT_ONCE - dialing);
+    if (budget <= 0) return;
+    for (const record of this.book.takeDue(budget, (label) => this.peers.has(label))) this.dial(record);
   }
 
-  private dial(label: string, k: KnownPeer): void {
-    this.dialing.add(label);
+  private dial(record: PeerRecord): void {
     const relay = new ReadRelay();
-    dial(k.address, CONNECT_TIMEOUT_MS, undefined, relay).then(
+    dial(record.address, CONNECT_TIMEOUT_MS, undefined, relay).then(
       (socket) => {
-        this.dialing.delete(label);
+        this.book.dialEnded(record);
         if (this.state !== 'downloading' && this.state !== 'seeding') {
           socket.destroy();
           return;
         }
-        this.attach(socket, k.address, undefined, relay);
+        this.attach(socket, record.address, undefined, relay);
       },
       (err: PeerError) => {
-        this.dialing.delete(label);
-        this.connectFailed(k, err.message);
+        this.book.dialEnded(record);
+        this.connectFailed(record, err.message);
       },
     );
   }
 
-  private connectFailed(k: KnownPeer, why: string): void {
-    k.failures++;
-    k.nextAttemptAt = this.now() + RETRY_BASE_MS * 2 ** (k.failures - 1);
-    log('connect %s failed (%d): %s', formatAddress(k.address), k.failures, why);
-    // A banned peer stays known, so the ban outlives its failures.
-    if (k.failures >= MAX_CONNECT_FAILURES && !k.banned) this.known.delete(formatAddress(k.address));
+  private connectFailed(record: PeerRecord, why: string): void {
+    this.book.failed(record);
+    log('connect %s failed (%d): %s', record.label, record.failures, why);
   }
 
   private attach(
@@ -290,16 +267,8 @@ export class TorrentSession extends EventEmitter {
       socket.destroy();
       return;
     }
-    const k = this.known.get(label) ?? {
-      address,
-      failures: 0,
-      nextAttemptAt: 0,
-      banned: false,
-      connected: false,
-      dialable: accepted === undefined,
-    };
-    this.known.set(label, k);
-    k.connected = true;
+    const record = accepted ? this.book.incoming(address) : this.book.get(label);
+    if (record) record.connected = true;
     const peer = new PeerConnection(
       socket,
       address,
@@ -320,8 +289,8 @@ export class TorrentSession extends EventEmitter {
   private readonly handler: PeerHandler = {
     onReady: (peer) => {
       log('%s ready', peer.label);
-      const k = this.known.get(peer.label);
-      if (k) k.failures = 0;
+      const record = this.book.get(peer.label);
+      if (record) record.failures = 0;
       this.emit('peer', peer.label, 'connected');
       if (this.picker.haveCount > 0) {
         const bits = Buffer.alloc(Math.ceil(this.torrent.pieces.length / 8));
@@ -343,13 +312,13 @@ export class TorrentSession extends EventEmitter {
     for (let i = 0; i < this.torrent.pieces.length; i++) if (peer.has.get(i)) this.picker.peerLostPiece(i);
     this.uploads.delete(peer);
     this.extensions.onClosed(peer);
-    const k = this.known.get(peer.label);
-    if (k) {
-      k.connected = false;
+    const record = this.book.get(peer.label);
+    if (record) {
+      record.connected = false;
       // isReady is already false here (the peer is closed): `remote` tells whether the handshake ever completed.
-      if (peer.remote === undefined && reason.code !== 'EPEER_LOCAL') this.connectFailed(k, reason.message);
-      else k.nextAttemptAt = this.now() + RETRY_BASE_MS;
-      if (reason.code === 'EPEER_SELF' || reason.code === 'EPEER_INFOHASH') this.known.delete(peer.label);
+      if (peer.remote === undefined && reason.code !== 'EPEER_LOCAL') this.connectFailed(record, reason.message);
+      else this.book.retryAfter(record, RETRY_BASE_MS);
+      if (reason.code === 'EPEER_SELF' || reason.code === 'EPEER_INFOHASH') this.book.forget(peer.label);
     }
     if (peer.remote) this.emit('peer', peer.label, 'closed', reason.message);
     if (this.state === 'downloading') this.fillAll();
@@ -508,8 +477,7 @@ export class TorrentSession extends EventEmitter {
     if (!peer) return;
     peer.strikes++;
     if (peer.strikes >= MAX_STRIKES) {
-      const k = this.known.get(label);
-      if (k) k.banned = true;
+      this.book.ban(label, peer.address);
       this.emit('warning', `banned ${label}: sent ${peer.strikes} bad pieces`);
       peer.close('EPEER_BANNED', 'too many pieces failed their hash check');
     }
