@@ -11,6 +11,7 @@ import { PeerListener } from '../session/listener.js';
 import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
 import { makeKey, makePeerId, TrackerTiers } from '../tracker/index.js';
 import { CliError, EXIT } from './errors.js';
+import { StatusLine } from './status-line.js';
 import { formatBytes, safeText } from './terminal.js';
 
 const log = createDebug('pytor:cli');
@@ -65,7 +66,7 @@ export async function fetchMagnet(uri: string, opts: MagnetFetchOptions): Promis
       onError: (message) => log('tracker: %s', message),
     },
   );
-  const line = opts.progress && process.stdout.isTTY ? new StatusLine() : undefined;
+  const line = opts.progress && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined;
   fetcher.on('warning', (message: string) => log('metadata: %s', message));
   fetcher.on('progress', (s: MetadataStats) => line?.show(describeProgress(s)));
 
@@ -93,7 +94,7 @@ export async function fetchMagnet(uri: string, opts: MagnetFetchOptions): Promis
     if (timer) clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    line?.end();
+    line?.clear();
     fetcher.stop();
     await Promise.all([announcer.stop(), listener.close()]);
   }
@@ -170,18 +171,6 @@ export function magnetText(m: Magnet): string {
 function describeProgress(s: MetadataStats): string {
   const have = s.size === undefined ? 'size unknown' : `${s.piecesHave}/${s.pieceCount} pieces of ${formatBytes(s.size)}`;
   return `fetching metadata: ${s.peersConnected} peers connected (${s.peersWithMetadata} with metadata), ${have}`;
-}
-
-/** One line rewritten in place on a terminal. */
-class StatusLine {
-  private shown = false;
-  show(text: string): void {
-    process.stdout.write(`\r\x1b[K${text}`);
-    this.shown = true;
-  }
-  end(): void {
-    if (this.shown) process.stdout.write('\r\x1b[K');
-  }
 }
 
 export interface MagnetTransferOptions {

@@ -5,7 +5,7 @@ import { formatBytes, formatDuration } from './terminal.js';
 export type ProgressMode = 'bar' | 'lines' | 'none';
 
 /** Plain progress lines are this far apart when output is not a terminal. */
-const LINE_INTERVAL_MS = 5_000;
+export const PLAIN_LINE_INTERVAL_MS = 5_000;
 
 /**
  * What a person watches during a transfer: a bar redrawn in place on a terminal, a plain
@@ -48,7 +48,7 @@ export class ProgressView {
       this.bar.update(s.verified, fields);
       return;
     }
-    if (now - this.lastLineAt < LINE_INTERVAL_MS) return;
+    if (now - this.lastLineAt < PLAIN_LINE_INTERVAL_MS) return;
     this.lastLineAt = now;
     this.stream.write(line(fields));
   }

@@ -10,7 +10,8 @@ import { countsJson, runSession, type TransferView } from './download.js';
 import { CliError, EXIT } from './errors.js';
 import { loadTorrent } from './load.js';
 import { addConnectionOptions, addOutputOptions, positiveNumber, type ConnectionOptions, type OutputOptions } from './options.js';
-import { ProgressView, type ProgressMode } from './progress.js';
+import { PLAIN_LINE_INTERVAL_MS, ProgressView, type ProgressMode } from './progress.js';
+import { StatusLine } from './status-line.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
 export interface SeedOptions extends ConnectionOptions, OutputOptions {
@@ -125,8 +126,6 @@ function seedSummaryJson(t: Torrent, s: SessionStats, seconds: number, interrupt
   };
 }
 
-/** Plain lines are this far apart when output is not a terminal. */
-const LINE_INTERVAL_MS = 5_000;
 /** A terminal status line is redrawn at most this often. */
 const REDRAW_MS = 200;
 
@@ -136,13 +135,15 @@ const REDRAW_MS = 200;
  */
 export class SeedView implements TransferView {
   private lastAt = 0;
-  private drawn = false;
+  private readonly line: StatusLine;
 
   constructor(
     private readonly mode: ProgressMode,
     private readonly stream: NodeJS.WriteStream,
     private readonly name: string,
-  ) {}
+  ) {
+    this.line = new StatusLine(stream);
+  }
 
   checking(done: number, total: number, now = Date.now()): void {
     const last = done === total;
@@ -163,14 +164,13 @@ export class SeedView implements TransferView {
 
   note(text: string): void {
     if (this.mode === 'none') return;
-    if (this.mode === 'bar' && this.drawn) this.stream.write('\r\x1b[2K');
-    this.drawn = false;
+    this.line.clear();
     if (text) this.stream.write(`${text}\n`);
   }
 
   private due(now: number): boolean {
     if (this.mode === 'none') return false;
-    if (now - this.lastAt < (this.mode === 'bar' ? REDRAW_MS : LINE_INTERVAL_MS)) return false;
+    if (now - this.lastAt < (this.mode === 'bar' ? REDRAW_MS : PLAIN_LINE_INTERVAL_MS)) return false;
     this.lastAt = now;
     return true;
   }
@@ -182,9 +182,8 @@ export class SeedView implements TransferView {
       this.stream.write(`${text}\n`);
       return;
     }
-    const width = this.stream.columns ?? 100;
-    this.stream.write(`\r\x1b[2K${text.slice(0, Math.max(20, width - 1))}${final ? '\n' : ''}`);
-    this.drawn = !final;
+    this.line.show(text);
+    if (final) this.line.keep();
   }
 }
 

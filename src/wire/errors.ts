@@ -109,3 +109,8 @@ export function extensionError(
 ): WireError<'EWIRE_BAD_EXTENSION'> {
   return new WireError('EWIRE_BAD_EXTENSION', { extension, field, reason }, cause === undefined ? undefined : { cause });
 }
+
+/** Shorthand used by the encoders when our own caller passes a value the codec refuses. */
+export function invalidArgument(argument: string, reason: string): WireError<'EWIRE_INVALID_ARGUMENT'> {
+  return new WireError('EWIRE_INVALID_ARGUMENT', { argument, reason });
+}

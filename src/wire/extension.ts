@@ -7,7 +7,7 @@
  */
 import { encode, isBytes, isDict } from '../bencode/index.js';
 import { decodeDict, describeValue, printable, type ExtensionDecodeResult } from './bencoded.js';
-import { extensionError, WireError } from './errors.js';
+import { extensionError, invalidArgument as invalid } from './errors.js';
 
 /** Largest extended handshake payload accepted (real ones are a few hundred bytes). */
 export const MAX_EXTENDED_HANDSHAKE_LENGTH = 64 * 1024;
@@ -41,9 +41,6 @@ export interface ExtendedHandshake {
 
 export type { ExtensionDecodeResult };
 
-function invalid(argument: string, reason: string): WireError {
-  return new WireError('EWIRE_INVALID_ARGUMENT', { argument, reason });
-}
 
 /** Bencodes our handshake (the payload of `extended` id 0). Throws on values that break the bounds. */
 export function encodeExtendedHandshake(h: ExtendedHandshake): Buffer {

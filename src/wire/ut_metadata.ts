@@ -4,7 +4,7 @@
  * for `data` the raw piece bytes follow the dict.
  */
 import { BencodeError, decodePrefix, encode, isDict, type BValue } from '../bencode/index.js';
-import { extensionError, WireError } from './errors.js';
+import { extensionError, invalidArgument as invalid } from './errors.js';
 import { describeValue, type ExtensionDecodeResult } from './bencoded.js';
 import { MAX_METADATA_SIZE } from './extension.js';
 
@@ -39,9 +39,6 @@ export function metadataPieceLength(totalSize: number, piece: number): number {
   return Math.min(METADATA_PIECE_LENGTH, totalSize - piece * METADATA_PIECE_LENGTH);
 }
 
-function invalid(argument: string, reason: string): WireError {
-  return new WireError('EWIRE_INVALID_ARGUMENT', { argument, reason });
-}
 
 /** Encodes a ut_metadata payload. Throws on a piece or data length inconsistent with total size. */
 export function encodeUtMetadata(msg: Exclude<UtMetadataMessage, { type: 'unknown' }>): Buffer {

@@ -10,7 +10,7 @@
  */
 import { encode, isBytes, type BDict } from '../bencode/index.js';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6, type PeerAddress } from './address.js';
-import { extensionError, WireError } from './errors.js';
+import { extensionError, invalidArgument as invalid, WireError } from './errors.js';
 import { decodeDict, describeValue, type ExtensionDecodeResult } from './bencoded.js';
 
 export const MAX_PEX_PEERS = 200;
@@ -38,9 +38,6 @@ export interface DecodedPex extends PexMessage {
   readonly skipped: number;
 }
 
-function invalid(argument: string, reason: string): WireError {
-  return new WireError('EWIRE_INVALID_ARGUMENT', { argument, reason });
-}
 
 /** Encodes a PEX payload; hosts must be IP literals. Throws on a bad host, port 0 or too many peers. */
 export function encodeUtPex(msg: PexMessage): Buffer {
