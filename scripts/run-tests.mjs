@@ -1,7 +1,8 @@
 // Runs every compiled test file under dist/test with node's built-in runner.
 // Node 20's `--test` takes no globs, so the files are listed here.
 // `PYTOR_TEST_FILTER=interop` (a substring of the path) narrows the run.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -20,7 +21,10 @@ if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
-// force-exit: a test that leaks a handle fails on its assertion instead of hanging the run.
-const args = ['--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=600000', ...process.argv.slice(2), ...files];
-const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
+// No force-exit: a test that leaks a socket or timer keeps the run from ending, and that is a bug to fix.
+const args = ['--test', '--test-concurrency=1', '--test-timeout=600000', ...process.argv.slice(2), ...files];
+// Every pytor the tests start keeps its state (resume data) in a temp folder, never in the home folder.
+const stateHome = mkdtempSync(join(tmpdir(), 'pytor-test-state-'));
+const result = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, XDG_STATE_HOME: stateHome } });
+rmSync(stateHome, { recursive: true, force: true });
 process.exit(result.status ?? 1);

@@ -1,22 +1,18 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import createDebug from 'debug';
-import { makeKey, makePeerId, TrackerTiers } from '../tracker/index.js';
+import { parseMagnet, type Magnet } from '../magnet/index.js';
 import { trackerTiers, type Torrent } from '../metainfo/index.js';
-import type { PeerAddress } from '../peer/address.js';
-import { Announcer } from '../session/announcer.js';
-import { PeerListener } from '../session/listener.js';
-import { TorrentSession, type SessionStats } from '../session/session.js';
+import type { SessionStats } from '../session/session.js';
+import { TrackerTiers } from '../tracker/index.js';
 import { CliError, EXIT } from './errors.js';
 import { loadTorrent } from './load.js';
-import { fetchMagnetForTransfer, isMagnet } from './magnet.js';
-import { addConnectionOptions, addOutputOptions, positiveNumber, type ConnectionOptions, type OutputOptions } from './options.js';
+import { isMagnet, saveTorrentFile } from './magnet.js';
+import { addConnectionOptions, addOutputOptions, addStateOptions, positiveNumber, type ConnectionOptions, type OutputOptions, type StateOptions } from './options.js';
 import { ProgressView } from './progress.js';
+import { runTorrent } from './run-torrent.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
-const log = createDebug('pytor:cli');
-
-export interface TransferOptions extends ConnectionOptions, OutputOptions {
+export interface TransferOptions extends ConnectionOptions, OutputOptions, StateOptions {
   readonly output: string;
   readonly seed?: boolean;
   readonly seedRatio?: number;
@@ -35,41 +31,56 @@ export function registerDownload(program: Command): void {
   })
     .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
     .option('--seed-ratio <r>', 'with --seed: stop after uploading r times the size', positiveNumber);
+  addStateOptions(command);
   addOutputOptions(command, 'print nothing but errors')
     .option('--save-torrent <file>', 'with a magnet link: also write the fetched metadata as a .torrent')
     .action(async (source: string, opts: TransferOptions & { saveTorrent?: string }) => {
       if (isMagnet(source)) {
-        // Metadata first (BEP 9), then the same transfer as for a .torrent.
-        const { torrent, peers } = await fetchMagnetForTransfer(source, opts);
-        process.exitCode = await runTransfer(torrent, { ...opts, peer: peers });
+        // Metadata first (BEP 9), then the same transfer as for a .torrent, in one engine torrent.
+        const magnet = parseMagnet(source);
+        requireSources(magnet.trackers.length > 0 && opts.trackers, opts.peer.length + magnet.peers.length > 0, opts.trackers, 'magnet link');
+        process.exitCode = await runTransfer({ magnet }, opts);
         return;
       }
       if (opts.saveTorrent !== undefined) throw new CliError('--save-torrent is for magnet links');
       const torrent = await loadTorrent(source);
-      process.exitCode = await runTransfer(torrent, opts);
+      requireSources(new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length > 0, opts.peer.length > 0, opts.trackers, 'torrent');
+      process.exitCode = await runTransfer({ torrent }, opts);
     });
 }
 
+/** Without trackers and peers there is nobody to ask: say so at once rather than wait forever. */
+function requireSources(hasTrackers: boolean, hasPeers: boolean, trackersOn: boolean, what: string): void {
+  if (hasTrackers || hasPeers) return;
+  throw new CliError(trackersOn ? `the ${what} lists no trackers; give peers with --peer host:port` : 'no peers: give --peer host:port');
+}
+
 /** Downloads (and optionally seeds) one torrent; resolves to the exit code. */
-export async function runTransfer(torrent: Torrent, opts: TransferOptions): Promise<number> {
+export async function runTransfer(source: { torrent: Torrent } | { magnet: Magnet }, opts: TransferOptions & { saveTorrent?: string }): Promise<number> {
   const out = process.stdout;
-  const view = new ProgressView(opts.json ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false), out, '');
-  if (new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length === 0 && opts.peer.length === 0) {
-    throw new CliError(opts.trackers ? 'the torrent lists no trackers; give peers with --peer host:port' : 'no peers: give --peer host:port');
-  }
-  const run = await runSession(torrent, {
-    dir: opts.output,
-    peer: opts.peer,
+  const mode = opts.json ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false);
+  const view = new ProgressView(mode, out, '');
+  const run = await runTorrent(source, {
+    outDir: opts.output,
+    peers: opts.peer,
     maxPeers: opts.maxPeers,
     port: opts.port,
     bind: opts.bind,
     trackers: opts.trackers,
-    keepSeeding: opts.seed ?? false,
-    seedRatio: opts.seed ? opts.seedRatio : undefined,
+    stateDir: opts.stateDir,
+    recheck: opts.recheck,
+    seed: { keepSeeding: opts.seed ?? false, ratio: opts.seed ? opts.seedRatio : undefined },
     view,
     showNotes: !opts.quiet && !opts.json,
+    onMetadata: opts.saveTorrent === undefined ? undefined : (t) => saveTorrentFile(opts.saveTorrent!, t),
   });
   const { stats, seconds, interrupted } = run;
+  const torrent = run.torrent;
+  if (!torrent || !stats) {
+    // Interrupted before the metadata of a magnet link arrived.
+    if (!opts.quiet && !opts.json) out.write('stopped before the metadata arrived\n');
+    return EXIT.interrupted;
+  }
   const complete = stats.verified === stats.length;
   if (opts.json) {
     out.write(`${JSON.stringify(summaryJson(torrent, stats, seconds, complete, interrupted, resolve(opts.output)))}\n`);
@@ -77,152 +88,6 @@ export async function runTransfer(torrent: Torrent, opts: TransferOptions): Prom
     out.write(`${summaryText(torrent, stats, seconds, complete)}\n`);
   }
   return interrupted ? EXIT.interrupted : complete ? EXIT.ok : EXIT.error;
-}
-
-/** What a command shows while its session runs (ProgressView for download, a status line for seed). */
-export interface TransferView {
-  update(s: SessionStats): void;
-  finish(s: SessionStats): void;
-  note(text: string): void;
-  /** The check of existing data, piece by piece. */
-  checking?(done: number, total: number): void;
-}
-
-export interface SessionRunOptions {
-  /** The folder holding (or receiving) the torrent's data. */
-  readonly dir: string;
-  readonly peer: readonly PeerAddress[];
-  readonly maxPeers: number;
-  readonly port: number;
-  readonly bind?: string;
-  readonly trackers: boolean;
-  /** Serve existing data only; nothing in `dir` is created or changed (`pytor seed`). */
-  readonly readOnly?: boolean;
-  /** Keep running once complete, until Ctrl-C or the seed ratio. */
-  readonly keepSeeding: boolean;
-  /** Stop once uploaded >= seedRatio x size. */
-  readonly seedRatio?: number;
-  readonly view: TransferView;
-  /** Print notes (port fallback) through the view. */
-  readonly showNotes: boolean;
-  /** Called once the existing data is checked, before any announce; may throw to refuse. */
-  readonly afterCheck?: (s: SessionStats, port: number) => void;
-}
-
-export interface SessionRunResult {
-  readonly stats: SessionStats;
-  readonly seconds: number;
-  readonly interrupted: boolean;
-  readonly port: number;
-}
-
-/**
- * The life of one torrent on the command line, shared by `download` and `seed`: the listener,
- * the session, the announcer, the view and Ctrl-C. Resolves once stopped (complete, ratio
- * reached or interrupted) with everything closed and the trackers told `stopped`.
- */
-export async function runSession(torrent: Torrent, opts: SessionRunOptions): Promise<SessionRunResult> {
-  const started = Date.now();
-  const view = opts.view;
-  const peerId = makePeerId();
-  const session = new TorrentSession({
-    torrent,
-    outDir: resolve(opts.dir),
-    peerId,
-    maxPeers: opts.maxPeers,
-    seed: opts.keepSeeding,
-    readOnly: opts.readOnly,
-  });
-  const listener = new PeerListener((hex) => (hex === torrent.infoHashHex ? session.acceptIncoming.bind(session) : undefined));
-  const tiers = new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []);
-
-  const port = await listener.listen(opts.port, opts.bind);
-  session.listenPort = port;
-  if (opts.port !== 0 && port !== opts.port && opts.showNotes) view.note(`port ${opts.port} is taken; listening on ${port}`);
-  const announcer = new Announcer(
-    tiers,
-    { infoHash: torrent.infoHash, peerId, port, key: makeKey() },
-    {
-      counters: () => {
-        const s = session.stats();
-        return { uploaded: s.uploaded, downloaded: s.downloaded, left: s.length - s.verified };
-      },
-      onPeers: (peers) => session.addPeers(peers),
-      onError: (message) => log('tracker: %s', message),
-    },
-  );
-  let announcing = false;
-  let stopping: Promise<void> | undefined;
-  const stopSession = () => (stopping ??= session.stop());
-
-  let interrupted = false;
-  let failure: Error | undefined;
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-  const finished = new Promise<void>((resolveDone) => {
-    const done = () => resolveDone();
-    session.on('complete', () => {
-      // Data that was complete on disk from the start was never "completed" by this run.
-      if (announcing) announcer.completed();
-      if (!opts.keepSeeding) done();
-    });
-    session.on('error', (err: Error) => {
-      failure = err;
-      done();
-    });
-    session.on('warning', (message: string) => log('warning: %s', message));
-    session.on('checking', (n: number, total: number) => view.checking?.(n, total));
-    session.on('tick', () => {
-      const s = session.stats();
-      view.update(s);
-      if (opts.keepSeeding && opts.seedRatio !== undefined && session.isComplete && s.uploaded >= opts.seedRatio * s.length) done();
-      // With no tracker to ask again, a download whose every peer has failed would wait forever.
-      if (!announcer.hasTrackers && !opts.readOnly && !session.isComplete && s.peersKnown === 0) {
-        failure = new CliError('no peers left: every peer given failed to connect or was dropped');
-        done();
-      }
-    });
-    session.on('piece', () => view.update(session.stats()));
-    onSignal = (signal: NodeJS.Signals) => {
-      if (interrupted) {
-        // A second Ctrl-C means now: verified pieces are on disk already.
-        process.exit(EXIT.interrupted);
-      }
-      interrupted = true;
-      log('%s: stopping', signal);
-      // Stops a long check of existing data too, not only the transfer.
-      void stopSession();
-      done();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-
-  try {
-    try {
-      await session.start();
-    } catch (err) {
-      // Ctrl-C during the check closes the storage under it: that is a stop, not a failure.
-      if (!interrupted) throw err;
-    }
-    if (!interrupted) {
-      opts.afterCheck?.(session.stats(), port);
-      session.addPeers(opts.peer);
-      announcing = true;
-      announcer.start();
-      await finished;
-    }
-  } finally {
-    // Later signals (while the trackers hear `stopped`) still reach onSignal: a second Ctrl-C exits at once.
-    await Promise.all([stopSession(), announcing ? announcer.stop() : undefined, listener.close()]);
-    if (onSignal) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-  }
-  const stats = session.stats();
-  view.finish(stats);
-  if (failure) throw failure;
-  return { stats, seconds: (Date.now() - started) / 1000, interrupted, port };
 }
 
 function summaryText(t: Torrent, s: SessionStats, seconds: number, complete: boolean): string {

@@ -26,7 +26,7 @@ export function registerInfo(program: Command): void {
           process.stdout.write(opts.magnet ? `${source.trim()}\n` : opts.json ? `${jsonText(magnetJson(magnet))}\n` : magnetText(magnet));
           return;
         }
-        const { torrent } = await fetchMagnet(source, { peer: opts.peer, port: opts.port, timeoutS: opts.timeout, progress: !opts.json });
+        const torrent = await fetchMagnet(source, { peer: opts.peer, port: opts.port, timeoutS: opts.timeout, progress: !opts.json });
         process.stdout.write(opts.magnet ? `${magnetOf(torrent)}\n` : opts.json ? `${jsonText(infoJson(torrent))}\n` : infoText(torrent));
         return;
       }

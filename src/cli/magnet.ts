@@ -1,23 +1,15 @@
 // Magnet links on the command line: fetch the info dict from peers (BEP 9) before a download,
 // `--save-torrent`, and what `pytor info` prints for a magnet link.
 import { writeFile } from 'node:fs/promises';
-import createDebug from 'debug';
 import { encode } from '../bencode/index.js';
 import { formatMagnet, parseMagnet, type Magnet } from '../magnet/index.js';
-import { torrentFromInfo, trackerTiers, type Torrent } from '../metainfo/index.js';
+import { trackerTiers, type Torrent } from '../metainfo/index.js';
 import type { PeerAddress } from '../peer/address.js';
-import { Announcer } from '../session/announcer.js';
-import { PeerListener } from '../session/listener.js';
-import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
-import { makeKey, makePeerId, TrackerTiers } from '../tracker/index.js';
 import { CliError, EXIT } from './errors.js';
+import { runTorrent } from './run-torrent.js';
 import { StatusLine } from './status-line.js';
-import { formatBytes, safeText } from './terminal.js';
-
-const log = createDebug('pytor:cli');
-
-/** `left` told to trackers while the size is unknown: not 0, which would make us a seed. */
-const UNKNOWN_LEFT = 16 * 1024;
+import { describeMetadata } from './metadata-text.js';
+import { safeText } from './terminal.js';
 
 export function isMagnet(source: string): boolean {
   return /^magnet:\?/i.test(source.trim());
@@ -36,76 +28,34 @@ export interface MagnetFetchOptions {
   readonly timeoutS?: number;
 }
 
-export interface FetchedMagnet {
-  readonly magnet: Magnet;
-  readonly torrent: Torrent;
-  /** Every usable peer address met while fetching: the download session dials them again. */
-  readonly peers: PeerAddress[];
-}
-
 /** Fetches and verifies the metadata of a magnet link; throws CliError when it cannot. */
-export async function fetchMagnet(uri: string, opts: MagnetFetchOptions): Promise<FetchedMagnet> {
+export async function fetchMagnet(uri: string, opts: MagnetFetchOptions): Promise<Torrent> {
   const magnet = parseMagnet(uri);
   const useTrackers = opts.trackers ?? true;
-  const tiers = new TrackerTiers(useTrackers ? magnet.trackers.map((u) => [u]) : []);
-  const direct = [...opts.peer, ...magnet.peers];
-  if (tiers.urls().length === 0 && direct.length === 0) {
+  if ((!useTrackers || magnet.trackers.length === 0) && opts.peer.length + magnet.peers.length === 0) {
     throw new CliError(useTrackers ? 'the magnet link lists no trackers; give peers with --peer host:port' : 'no peers: give --peer host:port');
   }
-  const peerId = makePeerId();
-  let port = 0;
-  const fetcher = new MetadataFetcher({ infoHash: magnet.infoHash, peerId, maxPeers: opts.maxPeers, listenPort: () => port });
-  const listener = new PeerListener((hex) => (hex === magnet.infoHashHex ? fetcher.acceptIncoming.bind(fetcher) : undefined));
-  port = await listener.listen(opts.port, opts.bind);
-  const announcer = new Announcer(
-    tiers,
-    { infoHash: magnet.infoHash, peerId, port, key: makeKey() },
-    {
-      counters: () => ({ uploaded: 0, downloaded: 0, left: UNKNOWN_LEFT }),
-      onPeers: (peers) => fetcher.addPeers(peers),
-      onError: (message) => log('tracker: %s', message),
-    },
-  );
   const line = opts.progress && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined;
-  fetcher.on('warning', (message: string) => log('metadata: %s', message));
-  fetcher.on('progress', (s: MetadataStats) => line?.show(describeProgress(s)));
-
-  let interrupted = false;
-  let timer: NodeJS.Timeout | undefined;
-  const onSignal = () => {
-    interrupted = true;
-    fetcher.stop();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let info: Buffer;
-  try {
-    fetcher.addPeers(direct);
-    announcer.start();
-    if (opts.timeoutS !== undefined) timer = setTimeout(() => fetcher.stop(), opts.timeoutS * 1000);
-    try {
-      info = await fetcher.fetch();
-    } catch {
-      if (interrupted) throw new CliError('interrupted while fetching metadata', EXIT.interrupted);
-      const s = fetcher.stats();
-      throw new CliError(`no metadata after ${opts.timeoutS} s (${s.peersConnected} peers connected, ${s.peersWithMetadata} offering it)`);
-    }
-  } finally {
-    if (timer) clearTimeout(timer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    line?.clear();
-    fetcher.stop();
-    await Promise.all([announcer.stop(), listener.close()]);
-  }
-  let torrent: Torrent;
-  try {
-    torrent = torrentFromInfo(info, magnet.trackers);
-  } catch (err) {
-    // The bytes hash to the info-hash, so this is the torrent itself being unusable (unsafe paths, v2-only).
-    throw new CliError(`the metadata of this magnet link is invalid: ${(err as Error).message}`);
-  }
-  return { magnet, torrent, peers: fetcher.knownPeers() };
+  const run = await runTorrent(
+    { magnet },
+    {
+      // Nothing is written: the run ends as soon as the metadata is here.
+      outDir: '.',
+      metadataOnly: true,
+      peers: opts.peer,
+      maxPeers: opts.maxPeers,
+      port: opts.port,
+      bind: opts.bind,
+      trackers: useTrackers,
+      timeoutS: opts.timeoutS,
+      view: { update: () => undefined, finish: () => undefined, note: () => undefined, metadata: (s) => line?.show(describeMetadata(s)) },
+      showNotes: false,
+    },
+  ).finally(() => line?.clear());
+  if (run.torrent) return run.torrent;
+  if (run.interrupted) throw new CliError('interrupted while fetching metadata', EXIT.interrupted);
+  const s = run.metadata;
+  throw new CliError(`no metadata after ${opts.timeoutS} s (${s?.peersConnected ?? 0} peers connected, ${s?.peersWithMetadata ?? 0} offering it)`);
 }
 
 /**
@@ -166,40 +116,4 @@ export function magnetText(m: Magnet): string {
   if (j.selectOnly) row('select only', j.selectOnly.join(','));
   lines.push('(size and files come with the metadata: use --fetch)');
   return `${lines.join('\n')}\n`;
-}
-
-function describeProgress(s: MetadataStats): string {
-  const have = s.size === undefined ? 'size unknown' : `${s.piecesHave}/${s.pieceCount} pieces of ${formatBytes(s.size)}`;
-  return `fetching metadata: ${s.peersConnected} peers connected (${s.peersWithMetadata} with metadata), ${have}`;
-}
-
-export interface MagnetTransferOptions {
-  readonly peer: readonly PeerAddress[];
-  readonly port: number;
-  readonly bind?: string;
-  readonly maxPeers: number;
-  readonly trackers: boolean;
-  readonly quiet?: boolean;
-  readonly json?: boolean;
-  readonly saveTorrent?: string;
-}
-
-/** `download MAGNET`: the metadata (saved when asked), and every peer to dial for the data. */
-export async function fetchMagnetForTransfer(uri: string, opts: MagnetTransferOptions): Promise<{ torrent: Torrent; peers: PeerAddress[] }> {
-  const fetched = await fetchMagnet(uri, {
-    peer: opts.peer,
-    port: opts.port,
-    bind: opts.bind,
-    maxPeers: opts.maxPeers,
-    trackers: opts.trackers,
-    progress: !opts.quiet && !opts.json,
-  });
-  if (opts.saveTorrent !== undefined) await saveTorrentFile(opts.saveTorrent, fetched.torrent);
-  const seen = new Set<string>();
-  const peers: PeerAddress[] = [];
-  for (const p of [...opts.peer, ...fetched.magnet.peers, ...fetched.peers]) {
-    const key = `${p.host} ${p.port}`;
-    if (!seen.has(key)) peers.push(p), seen.add(key);
-  }
-  return { torrent: fetched.torrent, peers };
 }

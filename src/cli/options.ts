@@ -12,6 +12,12 @@ export interface ConnectionOptions {
   readonly trackers: boolean;
 }
 
+/** Where the engine keeps its state, and whether to trust it. */
+export interface StateOptions {
+  readonly stateDir?: string;
+  readonly recheck?: boolean;
+}
+
 /** How a transfer reports. */
 export interface OutputOptions {
   readonly quiet?: boolean;
@@ -33,6 +39,13 @@ export function addConnectionOptions(command: Command, help: ConnectionHelp): Co
     .option('--port <n>', 'TCP port to listen on for peers (a free one if taken)', portNumber, 6881)
     .option('--bind <address>', help.bind)
     .option('--no-trackers', help.noTrackers);
+}
+
+/** Adds --state-dir and --recheck (StateOptions). */
+export function addStateOptions(command: Command): Command {
+  return command
+    .option('--state-dir <dir>', 'where resume data lives (default: $XDG_STATE_HOME/pytor or ~/.local/state/pytor)')
+    .option('--recheck', 'ignore resume data: hash all the data on disk again');
 }
 
 /** Adds -q/--quiet and --json (OutputOptions), in that order. */

@@ -1,5 +1,8 @@
 import cliProgress from 'cli-progress';
+import type { MetadataStats } from '../session/metadata.js';
 import type { SessionStats } from '../session/session.js';
+import { describeMetadata } from './metadata-text.js';
+import { StatusLine } from './status-line.js';
 import { formatBytes, formatDuration } from './terminal.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'none';
@@ -26,8 +29,25 @@ export class ProgressView {
     return stream.isTTY ? 'bar' : 'lines';
   }
 
+  private metadataLine: StatusLine | undefined;
+
+  /** While a magnet link's metadata is fetched: a status line (terminal) or a plain line now and then. */
+  metadata(s: MetadataStats, now = Date.now()): void {
+    if (this.mode === 'none') return;
+    if (this.mode === 'bar') {
+      this.metadataLine ??= new StatusLine(this.stream);
+      this.metadataLine.show(describeMetadata(s));
+      return;
+    }
+    if (now - this.lastLineAt < PLAIN_LINE_INTERVAL_MS) return;
+    this.lastLineAt = now;
+    this.stream.write(`${describeMetadata(s)}\n`);
+  }
+
   update(s: SessionStats, now = Date.now()): void {
     if (this.mode === 'none') return;
+    this.metadataLine?.clear();
+    this.metadataLine = undefined;
     const fields = describe(s);
     if (this.mode === 'bar') {
       if (!this.bar) {

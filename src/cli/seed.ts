@@ -1,20 +1,21 @@
 // `pytor seed FILE.torrent -d DIR`: check the data in DIR, announce, serve until Ctrl-C (or a
-// ratio). The transfer itself is download's runner (runSession) with read-only storage.
+// ratio). The transfer itself is the engine's (runTorrent) with read-only storage.
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { trackerTiers, type Torrent } from '../metainfo/index.js';
 import type { SessionStats } from '../session/session.js';
 import { TrackerTiers } from '../tracker/index.js';
-import { countsJson, runSession, type TransferView } from './download.js';
+import { countsJson } from './download.js';
 import { CliError, EXIT } from './errors.js';
 import { loadTorrent } from './load.js';
-import { addConnectionOptions, addOutputOptions, positiveNumber, type ConnectionOptions, type OutputOptions } from './options.js';
+import { addConnectionOptions, addOutputOptions, addStateOptions, positiveNumber, type ConnectionOptions, type OutputOptions, type StateOptions } from './options.js';
 import { PLAIN_LINE_INTERVAL_MS, ProgressView, type ProgressMode } from './progress.js';
+import { runTorrent, type TransferView } from './run-torrent.js';
 import { StatusLine } from './status-line.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
-export interface SeedOptions extends ConnectionOptions, OutputOptions {
+export interface SeedOptions extends ConnectionOptions, OutputOptions, StateOptions {
   readonly dir: string;
   readonly seedRatio?: number;
 }
@@ -30,6 +31,7 @@ export function registerSeed(program: Command): void {
     bind: 'address to listen on (default: all, IPv4 and IPv6)',
     noTrackers: 'do not contact trackers (peers connect in, or use --peer)',
   }).option('--seed-ratio <r>', 'stop after uploading r times the size', positiveNumber);
+  addStateOptions(command);
   addOutputOptions(command, 'print nothing but errors and warnings')
     .action(async (source: string, opts: SeedOptions) => {
       const torrent = await loadTorrent(source);
@@ -47,16 +49,17 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
   const showNotes = !opts.quiet && !opts.json;
   const hasTrackers = new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length > 0;
 
-  const run = await runSession(torrent, {
-    dir,
-    peer: opts.peer,
+  const run = await runTorrent({ torrent }, {
+    outDir: dir,
+    peers: opts.peer,
     maxPeers: opts.maxPeers,
     port: opts.port,
     bind: opts.bind,
     trackers: opts.trackers,
+    stateDir: opts.stateDir,
+    recheck: opts.recheck,
     readOnly: true,
-    keepSeeding: true,
-    seedRatio: opts.seedRatio,
+    seed: { keepSeeding: true, ratio: opts.seedRatio },
     view,
     showNotes,
     afterCheck: (s, port) => {
@@ -79,7 +82,8 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
       }
     },
   });
-  const { stats, seconds, interrupted } = run;
+  const { seconds, interrupted, stats } = run;
+  if (!stats) return EXIT.interrupted; // stopped before the data was even opened
   if (opts.json) {
     out.write(`${JSON.stringify(seedSummaryJson(torrent, stats, seconds, interrupted, dir))}\n`);
   } else if (!opts.quiet) {

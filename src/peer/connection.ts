@@ -30,7 +30,7 @@ export interface PeerTimeouts {
   readonly idleMs: number;
   /** Send a keep-alive when we have sent nothing for this long. */
   readonly keepAliveMs: number;
-  /** Requests unanswered for this long mark the peer snubbed; they go back to the picker. */
+  /** A request unanswered for this long (since it was sent) marks the peer snubbed; all go back to the picker, cancelled. */
   readonly requestMs: number;
 }
 
@@ -119,7 +119,13 @@ export class PeerConnection {
   private readonly createdAt: number;
   private lastHeardAt: number;
   private lastSentAt: number;
-  private lastBlockAt: number;
+  /** Whether a have, bitfield, have-all or have-none arrived already. */
+  private heardHaves = false;
+  /**
+   * While a bitfield, have-all or have-none that replaces an earlier view is being handled:
+   * that earlier view (undefined for the first), so availability counts move by the difference.
+   */
+  replacedHas: Bitfield | undefined;
   private rateMark = { at: 0, down: 0, up: 0 };
   private pendingRequests: Buffer[] = [];
 
@@ -132,7 +138,7 @@ export class PeerConnection {
     this.label = formatAddress(address);
     this.now = options.now ?? Date.now;
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
-    this.createdAt = this.lastHeardAt = this.lastSentAt = this.lastBlockAt = this.now();
+    this.createdAt = this.lastHeardAt = this.lastSentAt = this.now();
     this.rateMark.at = this.createdAt;
     this.has = new Bitfield(options.pieceCount);
     this.framer = new Framer({ pieceCount: options.pieceCount });
@@ -257,9 +263,14 @@ export class PeerConnection {
       this.rateMark = { at: now, down: this.downloaded, up: this.uploaded };
     }
 
-    if (this.outstanding.size > 0 && now - this.lastBlockAt > this.timeouts.requestMs) {
+    // Outstanding keeps insertion order, so the first entry is the oldest request.
+    const oldest = this.outstanding.values().next().value as Outstanding | undefined;
+    if (oldest && now - oldest.sentAt > this.timeouts.requestMs) {
       this.snubbed = true;
       log('%s snubbed us: %d requests unanswered', this.label, this.outstanding.size);
+      // Cancel them, so a peer that is only slow does not spend its upload on blocks we re-ask elsewhere.
+      for (const r of this.outstanding.values()) this.pendingRequests.push(encodeMessage({ type: 'cancel', index: r.index, begin: r.begin, length: r.length }));
+      this.flush();
       this.dropRequests();
     }
   }
@@ -353,7 +364,6 @@ export class PeerConnection {
         if (!req || req.begin !== msg.begin || req.length !== msg.block.length) return;
         this.outstanding.delete(key);
         this.downloaded += msg.block.length;
-        this.lastBlockAt = this.now();
         this.snubbed = false;
         this.handler.onBlock(this, msg.index, msg.begin, msg.block);
         return;
@@ -365,7 +375,6 @@ export class PeerConnection {
         break;
       case 'unchoke':
         this.peerChoking = false;
-        this.lastBlockAt = this.now();
         break;
       case 'interested':
         this.peerInterested = true;
@@ -374,21 +383,36 @@ export class PeerConnection {
         this.peerInterested = false;
         break;
       case 'have':
+        this.heardHaves = true;
         // A repeated have tells nothing new; dropping it keeps availability counts exact.
         if (this.has.get(msg.index)) return;
         this.has.set(msg.index);
         break;
       case 'bitfield':
-        try {
-          this.has = Bitfield.fromBuffer(msg.bitfield, this.options.pieceCount);
-        } catch (err) {
-          this.close('EPEER_PROTOCOL', (err as Error).message);
-          return;
-        }
-        break;
       case 'have-all':
-        this.has.setAll();
-        break;
+      case 'have-none': {
+        // Meant as the first word on pieces (BEP 3, BEP 6), but some clients (aria2) send one
+        // later: it replaces what we knew, and `replacedHas` lets the session count the change only.
+        const before = this.has;
+        let next: Bitfield;
+        if (msg.type === 'bitfield') {
+          try {
+            next = Bitfield.fromBuffer(msg.bitfield, this.options.pieceCount);
+          } catch (err) {
+            this.close('EPEER_PROTOCOL', (err as Error).message);
+            return;
+          }
+        } else {
+          next = new Bitfield(this.options.pieceCount);
+          if (msg.type === 'have-all') next.setAll();
+        }
+        this.has = next;
+        this.replacedHas = this.heardHaves ? before : undefined;
+        this.heardHaves = true;
+        this.handler.onMessage(this, msg);
+        this.replacedHas = undefined;
+        return;
+      }
       case 'reject': {
         const key = blockKey(msg.index, msg.begin);
         const req = this.outstanding.get(key);

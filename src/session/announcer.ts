@@ -25,6 +25,7 @@ export class Announcer {
   private retryS = RETRY_FIRST_S;
   private stopped = false;
   private inflight: Promise<void> | undefined;
+  private completedPending = false;
   private readonly abort = new AbortController();
 
   constructor(
@@ -41,8 +42,14 @@ export class Announcer {
     this.announce('started');
   }
 
+  /**
+   * Says `completed` once. While another announce is in flight (say `started`), it goes out
+   * when that one settles: one request at a time, and one re-announce timer, never two.
+   */
   completed(): void {
-    if (!this.stopped) this.announce('completed');
+    if (this.stopped) return;
+    if (this.inflight) this.completedPending = true;
+    else this.announce('completed');
   }
 
   /** Sends `stopped` (bounded by timeoutMs) and ends all timers. */
@@ -67,6 +74,7 @@ export class Announcer {
   private announce(event: AnnounceParams['event']): void {
     if (this.stopped || !this.hasTrackers) return;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     const run = this.tiers.announce(this.params(event), { signal: this.abort.signal }).then(
       ({ url, result }) => {
         this.retryS = RETRY_FIRST_S;
@@ -83,11 +91,20 @@ export class Announcer {
         this.retryS = Math.min(MAX_INTERVAL_S, this.retryS * 2);
       },
     );
-    this.inflight = run;
+    this.inflight = run.finally(() => {
+      if (this.inflight !== settled) return;
+      this.inflight = undefined;
+      if (this.completedPending && !this.stopped) {
+        this.completedPending = false;
+        this.announce('completed');
+      }
+    });
+    const settled = this.inflight;
   }
 
   private schedule(seconds: number): void {
     if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.announce(undefined), seconds * 1000);
   }
 }

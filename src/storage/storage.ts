@@ -5,6 +5,7 @@ import { pieceSize, type Torrent } from '../metainfo/types.js';
 import { ioError, StorageError } from './errors.js';
 import { pieceSpans, type FileSpan } from './file-map.js';
 import { HandlePool } from './handle-pool.js';
+import { MISSING_FILE, PieceTrust, type FileStamp } from './resume.js';
 import { verifyPiece } from './verify.js';
 
 export interface StorageOptions {
@@ -26,8 +27,8 @@ const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 interface PlacedFile {
   readonly diskPath: string | undefined;
   readonly length: number;
-  /** Size found on disk before open() touched it; -1 when the file did not exist. */
-  readonly sizeAtOpen: number;
+  /** Size and mtime found on disk before open() touched it; size -1 when the file did not exist. */
+  readonly atOpen: FileStamp;
 }
 
 /**
@@ -67,7 +68,7 @@ export class TorrentStorage {
     const seen = new Map<string, number>();
     for (const [index, file] of torrent.files.entries()) {
       if (file.padding) {
-        placed.push({ diskPath: undefined, length: file.length, sizeAtOpen: file.length });
+        placed.push({ diskPath: undefined, length: file.length, atOpen: MISSING_FILE });
         continue;
       }
       const components = torrent.multiFile ? [torrent.name, ...file.path] : [torrent.name];
@@ -77,8 +78,8 @@ export class TorrentStorage {
         throw new StorageError('EDUPLICATE', diskPath, `files ${other} and ${index} both map to ${diskPath}`);
       }
       seen.set(diskPath, index);
-      const sizeAtOpen = readOnly ? await sizeOf(diskPath) : await createSized(diskPath, file.length);
-      placed.push({ diskPath, length: file.length, sizeAtOpen });
+      const atOpen = readOnly ? await stampOf(diskPath) : await createSized(diskPath, file.length);
+      placed.push({ diskPath, length: file.length, atOpen });
     }
     return new TorrentStorage(torrent, root, placed, readOnly, maxOpenFiles);
   }
@@ -137,7 +138,7 @@ export class TorrentStorage {
    * worker (two workers, one reused buffer each), so memory stays at two pieces. Pieces lying
    * in files that were missing or short when the storage opened are not read at all.
    */
-  checkExisting(onProgress?: (done: number, total: number) => void): Promise<boolean[]> {
+  checkExisting(onProgress?: (done: number, total: number) => void, trust?: Uint8Array): Promise<boolean[]> {
     return this.track(async () => {
       const total = this.torrent.pieces.length;
       const valid = new Array<boolean>(total).fill(false);
@@ -147,6 +148,14 @@ export class TorrentStorage {
         const buf = Buffer.alloc(this.torrent.pieceLength);
         while (next < total && !this.closed) {
           const index = next++;
+          // Fast resume: pieces in unchanged files are taken as the resume data says, unread.
+          const trusted = trust?.[index] ?? PieceTrust.check;
+          if (trusted !== PieceTrust.check) {
+            valid[index] = trusted === PieceTrust.held;
+            done++;
+            if (done === total || (done & 1023) === 0) onProgress?.(done, total);
+            continue;
+          }
           const piece = buf.subarray(0, pieceSize(this.torrent, index));
           const spans = pieceSpans(this.torrent, index);
           if (this.couldBePresent(index, spans) && (await this.readSpans(spans, piece, true))) {
@@ -169,6 +178,16 @@ export class TorrentStorage {
     await this.pool.closeAll();
   }
 
+  /** Each file's size and mtime as found before open() touched it (pad files: MISSING_FILE). */
+  stampsAtOpen(): FileStamp[] {
+    return this.files.map((f) => f.atOpen);
+  }
+
+  /** Each file's size and mtime now, for resume data (pad files: MISSING_FILE). */
+  async stampsNow(): Promise<FileStamp[]> {
+    return Promise.all(this.files.map((f) => (f.diskPath === undefined ? MISSING_FILE : stampOf(f.diskPath))));
+  }
+
   /** How many file handles are open now (for tests and diagnostics). */
   get openHandles(): number {
     return this.pool.size;
@@ -178,7 +197,7 @@ export class TorrentStorage {
     if (this.written[index]) return true;
     return spans.every((s) => {
       const f = this.files[s.fileIndex]!;
-      return s.padding || f.sizeAtOpen >= s.fileOffset + s.length;
+      return s.padding || f.atOpen.size >= s.fileOffset + s.length;
     });
   }
 
@@ -361,11 +380,12 @@ async function mkdirOne(dir: string): Promise<void> {
   }
 }
 
-async function sizeOf(filePath: string): Promise<number> {
+async function stampOf(filePath: string): Promise<FileStamp> {
   try {
-    return (await stat(filePath)).size;
+    const st = await stat(filePath, { bigint: true });
+    return { size: Number(st.size), mtimeNs: st.mtimeNs };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return MISSING_FILE;
     throw ioError(err, filePath, 'inspect');
   }
 }
@@ -373,12 +393,12 @@ async function sizeOf(filePath: string): Promise<number> {
 /**
  * Creates the file if needed (never following a symlink at the last step) and sets it to its
  * final length with ftruncate: sparse, so positional writes land anywhere. Returns the size
- * it had before (-1 when new), which the resume check uses to skip absent data.
+ * and mtime it had before (size -1 when new), which the resume check uses.
  */
-async function createSized(filePath: string, length: number): Promise<number> {
+async function createSized(filePath: string, length: number): Promise<FileStamp> {
   let handle: FileHandle | undefined;
   try {
-    const before = await sizeOf(filePath);
+    const before = await stampOf(filePath);
     handle = await open(filePath, fsConstants.O_RDWR | fsConstants.O_CREAT | O_NOFOLLOW, 0o666);
     const st = await handle.stat();
     if (!st.isFile()) throw new StorageError('ENOTFILE', filePath, `${filePath} is not a regular file`);

@@ -49,7 +49,7 @@ async function seeding(t: { after(fn: () => Promise<unknown> | unknown): void })
     proto.readBlock = readBlock;
   });
 
-  const session = new TorrentSession({ torrent, outDir: dir, peerId: randomBytes(20), seed: true, readOnly: true });
+  const session = new TorrentSession({ torrent, outDir: dir, peerId: randomBytes(20), readOnly: true });
   await session.start();
   assert.equal(session.stats().piecesHave, 4);
   const listener = new PeerListener((hex) => (hex === torrent.infoHashHex ? session.acceptIncoming.bind(session) : undefined));

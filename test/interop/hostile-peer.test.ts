@@ -136,7 +136,7 @@ async function runPytorWith(t: Parameters<typeof makeFixture>[0], torrentFile: s
   const peers = ports.flatMap((p) => ['--peer', `${LOOPBACK}:${p}`]);
   const child = spawnPytor(t, ['download', torrentFile, '-o', out, ...peers, '--no-trackers', '--port', '0', '--json'], {
     timeoutMs: 100_000,
-    env: { DEBUG: 'pytor:session,pytor:peer,pytor:cli' },
+    env: { DEBUG: 'pytor:session,pytor:peer,pytor:client' },
   });
   const exit = await child.exited;
   return { exit, stdout: child.stdout(), stderr: child.stderr() };

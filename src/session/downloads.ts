@@ -1,0 +1,132 @@
+/**
+ * Fetching pieces: how many requests each peer gets, what to ask for (the picker decides),
+ * blocks arriving, hashing a complete piece and writing it, and who gets blamed for bad data.
+ */
+import { createHash } from 'node:crypto';
+import type { Torrent } from '../metainfo/index.js';
+import { BLOCK_LENGTH, type BlockRequest, type PeerConnection } from '../peer/connection.js';
+import type { PiecePicker, PickerPeer } from './picker.js';
+
+export interface DownloaderHost {
+  readonly torrent: Torrent;
+  readonly picker: PiecePicker;
+  /** Whether blocks are wanted now (the session is downloading). */
+  downloading(): boolean;
+  peers(): Iterable<PeerConnection>;
+  writePiece(index: number, data: Buffer): Promise<void>;
+  /** A piece is verified and on disk. */
+  pieceWritten(index: number): void;
+  pieceFailed(index: number, contributors: ReadonlySet<string>): void;
+  writeFailed(index: number, err: Error): void;
+  /** Every write settled and, when all are done, the picker may be complete. */
+  writesSettled(): void;
+}
+
+export class Downloader {
+  /** Payload bytes received (including blocks of pieces that later failed). */
+  downloaded = 0;
+  hashFailures = 0;
+  private pendingWriteBytes = 0;
+  readonly pendingWrites = new Set<Promise<void>>();
+
+  constructor(
+    private readonly host: DownloaderHost,
+    /** Bytes of verified pieces waiting for the disk before we stop asking for more. */
+    private readonly maxPendingWriteBytes: number,
+  ) {}
+
+  /** How many requests to keep in flight to a peer: about a second of its rate, bounded. */
+  pipelineDepth(peer: PeerConnection): number {
+    // A snubbed peer gets one request at a time until a block shows it is alive again.
+    if (peer.snubbed) return 1;
+    const byRate = Math.ceil(peer.downloadRate / BLOCK_LENGTH);
+    // Past ~500 blocks (8 MiB) in flight nothing is gained on loopback, only memory (measured).
+    // The peer's own `reqq` is a hard limit, even below our floor of 32: more would be dropped.
+    const cap = Math.min(peer.maxRequests ?? 500, 500);
+    return Math.max(1, Math.min(cap, Math.max(32, byRate)));
+  }
+
+  fill(peer: PeerConnection): void {
+    if (!this.host.downloading() || peer.peerChoking || !peer.amInterested || !peer.isReady) return;
+    if (this.pendingWriteBytes >= this.maxPendingWriteBytes) return;
+    const depth = this.pipelineDepth(peer);
+    const want = depth - peer.requestCount;
+    // Top up in batches: one write of many requests beats many writes of one.
+    if (want <= 0 || want < Math.min(16, depth / 4)) return;
+    const picked = this.host.picker.pick(pickerView(peer), want);
+    for (const r of picked) peer.request(r.index, r.begin, r.length);
+    peer.flush();
+  }
+
+  fillAll(): void {
+    for (const peer of this.host.peers()) this.fill(peer);
+  }
+
+  requestsDropped(requests: readonly BlockRequest[]): void {
+    for (const r of requests) this.host.picker.requestDropped(r.index, r.begin);
+    if (this.host.downloading()) queueMicrotask(() => this.fillAll());
+  }
+
+  block(peer: PeerConnection, index: number, begin: number, block: Buffer): void {
+    this.downloaded += block.length;
+    const picker = this.host.picker;
+    const outcome = picker.blockReceived(index, begin, block, peer.label);
+    if (picker.inEndgame() || outcome.kind === 'complete') {
+      // Someone else may still be fetching this block: tell them not to bother.
+      for (const other of this.host.peers()) {
+        if (other !== peer && other.isRequested(index, begin)) other.cancel(index, begin, block.length);
+      }
+    }
+    if (outcome.kind === 'complete') this.pieceComplete(outcome.piece.index, outcome.piece.buffer, outcome.piece.contributors);
+    this.fill(peer);
+  }
+
+  /** Whether a peer has something we still want (so we should be interested). */
+  wants(peer: PeerConnection): boolean {
+    return this.host.picker.wants(pickerView(peer));
+  }
+
+  private pieceComplete(index: number, buffer: Buffer, contributors: ReadonlySet<string>): void {
+    const picker = this.host.picker;
+    const ok = createHash('sha1').update(buffer).digest().equals(this.host.torrent.pieces[index]!);
+    if (!ok) {
+      this.hashFailures++;
+      picker.markFailed(index);
+      picker.release(buffer);
+      this.host.pieceFailed(index, contributors);
+      return;
+    }
+    this.pendingWriteBytes += buffer.length;
+    const write = this.host
+      .writePiece(index, buffer)
+      .then(
+        () => {
+          picker.markHave(index);
+          picker.release(buffer);
+          this.host.pieceWritten(index);
+        },
+        (err: Error) => {
+          picker.markFailed(index);
+          this.host.writeFailed(index, err);
+        },
+      )
+      .finally(() => {
+        this.pendingWriteBytes -= buffer.length;
+        this.pendingWrites.delete(write);
+        this.host.writesSettled();
+      });
+    this.pendingWrites.add(write);
+  }
+
+  /** Resolves once every write started so far has settled (a stop keeps every verified piece). */
+  async drain(): Promise<void> {
+    while (this.pendingWrites.size > 0) await Promise.allSettled([...this.pendingWrites]);
+  }
+}
+
+function pickerView(peer: PeerConnection): PickerPeer {
+  return {
+    has: (i) => peer.has.get(i),
+    isRequested: (i, b) => peer.isRequested(i, b),
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Serving blocks to peers: the per-peer request queues, one read at a time per peer while its
+ * socket has room, and the choker rounds that decide who may ask.
+ */
+import type { Socket } from 'node:net';
+import { pieceSize, type Torrent } from '../metainfo/index.js';
+import { BLOCK_LENGTH, type PeerConnection } from '../peer/connection.js';
+import { chooseUnchoked, CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUND_MS } from './choker.js';
+
+/** Requests a peer may queue with us; beyond this they are dropped. */
+const MAX_UPLOAD_QUEUE = 256;
+
+export interface UploadRequest {
+  readonly index: number;
+  readonly begin: number;
+  readonly length: number;
+}
+
+export interface UploaderHost {
+  readonly torrent: Torrent;
+  /** Whether we hold (verified, written) piece `index`. */
+  has(index: number): boolean;
+  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  /** Whether we only upload now (rates for the choker are upload rates then). */
+  seeding(): boolean;
+  warn(message: string): void;
+  random: () => number;
+}
+
+export class Uploader {
+  private readonly queues = new Map<PeerConnection, UploadRequest[]>();
+  private readonly pumping = new Set<PeerConnection>();
+  private lastChokeAt = 0;
+  private lastOptimisticAt = 0;
+  private optimistic: string | undefined;
+  /** Payload bytes sent. */
+  uploaded = 0;
+
+  constructor(private readonly host: UploaderHost) {}
+
+  /** A peer asked for a block; false when the request breaks the rules (the peer should go). */
+  request(peer: PeerConnection, req: UploadRequest): boolean {
+    const { index, begin, length } = req;
+    const t = this.host.torrent;
+    if (index >= t.pieces.length || length === 0 || length > BLOCK_LENGTH || begin + length > pieceSize(t, index)) return false;
+    // BEP 3: requests made while choked are dropped; so are those for pieces we lack.
+    if (peer.amChoking || !this.host.has(index)) return true;
+    let queue = this.queues.get(peer);
+    if (!queue) this.queues.set(peer, (queue = []));
+    if (queue.length >= MAX_UPLOAD_QUEUE) return true;
+    queue.push(req);
+    void this.pump(peer);
+    return true;
+  }
+
+  cancel(peer: PeerConnection, req: UploadRequest): void {
+    const queue = this.queues.get(peer);
+    if (!queue) return;
+    const i = queue.findIndex((r) => r.index === req.index && r.begin === req.begin && r.length === req.length);
+    if (i >= 0) queue.splice(i, 1);
+  }
+
+  forget(peer: PeerConnection): void {
+    this.queues.delete(peer);
+  }
+
+  unchokedCount(peers: Iterable<PeerConnection>): number {
+    let n = 0;
+    for (const p of peers) if (!p.amChoking) n++;
+    return n;
+  }
+
+  /** A peer just became ready: a free slot goes to it at once rather than a round later. */
+  welcome(peer: PeerConnection, peers: Iterable<PeerConnection>): void {
+    if (this.unchokedCount(peers) < DEFAULT_UPLOAD_SLOTS) peer.send({ type: 'unchoke' });
+  }
+
+  /** Called every tick: a choke round when one is due. */
+  tick(now: number, ready: readonly PeerConnection[]): void {
+    if (now - this.lastChokeAt < CHOKE_ROUND_MS) return;
+    this.lastChokeAt = now;
+    const rotate = now - this.lastOptimisticAt >= OPTIMISTIC_ROUND_MS;
+    if (rotate) this.lastOptimisticAt = now;
+    const seeding = this.host.seeding();
+    const { unchoked, optimistic } = chooseUnchoked(
+      ready.map((p) => ({ id: p.label, interested: p.peerInterested, rate: seeding ? p.uploadRate : p.downloadRate })),
+      DEFAULT_UPLOAD_SLOTS,
+      this.optimistic,
+      rotate,
+      this.host.random,
+    );
+    this.optimistic = optimistic;
+    for (const p of ready) {
+      if (unchoked.has(p.label) && p.amChoking) p.send({ type: 'unchoke' });
+      else if (!unchoked.has(p.label) && !p.amChoking && p.peerInterested) {
+        p.send({ type: 'choke' });
+        this.queues.delete(p);
+      }
+    }
+  }
+
+  /** Sends queued blocks to one peer, one read at a time, while its socket has room. */
+  private async pump(peer: PeerConnection): Promise<void> {
+    if (this.pumping.has(peer)) return;
+    this.pumping.add(peer);
+    try {
+      while (!peer.isClosed && !peer.amChoking) {
+        const next = this.queues.get(peer)?.shift();
+        if (!next) break;
+        if (!peer.canUpload) await waitDrain(peer.socket);
+        const block = await this.host.readBlock(next.index, next.begin, next.length);
+        if (peer.isClosed || peer.amChoking) break;
+        peer.sendBlock(next.index, next.begin, block);
+        this.uploaded += block.length;
+      }
+    } catch (err) {
+      this.host.warn(`upload to ${peer.label} failed: ${(err as Error).message}`);
+    } finally {
+      this.pumping.delete(peer);
+    }
+  }
+}
+
+function waitDrain(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
+}
