@@ -146,3 +146,38 @@ test('--seed-ratio ends `pytor seed` and `pytor download --seed` by themselves, 
   assert.equal(s1.interrupted, false);
   assert.ok(Number(s1.uploaded) >= f.made.length, JSON.stringify(s1));
 });
+
+test('download --seed with a tracker: Ctrl-C ends it within 3 s with exactly one `stopped`', { timeout: CASE_MS }, async (t) => {
+  const tracker = await startBittorrentTracker({ interval: 1_000 });
+  t.after(() => tracker.stop());
+  const events: string[] = [];
+  for (const kind of ['start', 'complete', 'update', 'stop']) tracker.server.on(kind, () => events.push(kind));
+  const f = await fixture(t, tracker.httpUrl);
+  // The source announces nowhere (so every tracker event below is the downloader's).
+  const seeder = await startPytorSeed({ torrentFile: f.torrentFile, dir: f.dataDir, extra: ['--no-trackers'] });
+  t.after(() => seeder.proc.stop());
+  const leechDir = path.join(f.dir, 'leech');
+  const leecher = await startPytorDownload({
+    torrentFile: f.torrentFile,
+    outDir: leechDir,
+    extra: ['--peer', `127.0.0.1:${seeder.port}`, '--seed'],
+  });
+  t.after(() => leecher.proc.stop());
+  const deadline = Date.now() + 40_000;
+  while (!events.includes('complete')) {
+    assert.ok(Date.now() < deadline, `no completed announce: ${events.join(',')}\n${leecher.proc.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(await verifyPayload(leechDir, f.spec, 'cli-seed'), []);
+  // A few re-announce intervals (the tracker asks for 1 s; pytor's floor is 30 s): still one chain.
+  await new Promise((r) => setTimeout(r, 1_500));
+  const pressed = Date.now();
+  const exit = await leecher.interrupt(10_000);
+  const took = Date.now() - pressed;
+  assert.equal(exit.code, 130, leecher.proc.output());
+  assert.ok(took < 3_000, `exited ${took} ms after Ctrl-C`);
+  assert.equal(events.filter((e) => e === 'stop').length, 1, `tracker events: ${events.join(',')}`);
+  assert.equal(events.filter((e) => e === 'start').length, 1, `tracker events: ${events.join(',')}`);
+  assert.equal(events.filter((e) => e === 'complete').length, 1, `tracker events: ${events.join(',')}`);
+  assert.equal((await seeder.interrupt()).code, 130);
+});
