@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseTorrent } from '../../src/metainfo/index.js';
-import { WebSeed } from '../../src/webseed/index.js';
+import { parseMagnet } from '../../src/magnet/index.js';
+import { parseTorrent, torrentFromInfo } from '../../src/metainfo/index.js';
+import { WebSeed, WebSeedSet } from '../../src/webseed/index.js';
 import { prng } from '../helpers/random.js';
 import { startRangeServer, type RangeServer } from './range-server.js';
 
@@ -72,4 +73,28 @@ test('multi-file torrent from pytor create: every piece from the web seed verifi
 
 test('single-file torrent from pytor create: every piece from the web seed verifies', async () => {
   await createAndFetch('single.iso', `${server.origin}/files/single.iso`);
+});
+
+test('a magnet ws= web seed serves the torrent once its info is known', async () => {
+  const out = path.join(dir, 'album-magnet.torrent');
+  await run(process.execPath, [BIN, 'create', path.join(dir, 'data', 'album'), '-o', out, '-l', '16K', '--no-date'], { timeout: 30_000 });
+  const made = parseTorrent(await readFile(out));
+  assert.deepEqual(made.urlList, []);
+  const link = `magnet:?xt=urn:btih:${made.infoHashHex}&dn=album&ws=${encodeURIComponent(`${server.origin}/files/`)}`;
+  const magnet = parseMagnet(link);
+  // As after a BEP 9 metadata fetch: the info dict's bytes, the link's sources.
+  const torrent = torrentFromInfo(made.infoBytes);
+  const { set, skipped } = WebSeedSet.fromUrls([...torrent.urlList, ...magnet.webSeeds], torrent);
+  try {
+    assert.deepEqual(skipped, []);
+    assert.equal(set.size, 1);
+    for (let i = 0; i < torrent.pieces.length; i++) {
+      const seed = set.usable()[0];
+      assert.ok(seed, `a usable seed for piece ${i}`);
+      assert.ok(await set.fetch(seed, i), `piece ${i}`);
+    }
+    assert.equal(set.info()[0]!.stats.bytes, torrent.length);
+  } finally {
+    set.close();
+  }
 });

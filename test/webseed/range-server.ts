@@ -1,6 +1,7 @@
 // A Range-capable HTTP server for web-seed tests (Python's http.server ignores Range), with
 // misbehaving modes no real server would pick on purpose. Listens on 127.0.0.1 only.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export type ServerMode =
@@ -13,11 +14,12 @@ export type ServerMode =
   | 'wrong-range' // 206 for a range other than the one asked
   | 'redirect-loop' // 302 to itself, forever
   | 'redirect-once' // 302 from /P to /real/P, which is served
-  | 'stall'; // headers, then nothing
+  | 'stall' // headers, then nothing
+  | 'trickle'; // one byte at a time, slowly
 
 export interface RangeServer {
   readonly port: number;
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (https:// with `tls`) */
   readonly origin: string;
   mode: ServerMode;
   /** Each request as "PATH RANGE" (the path as sent, still percent-encoded). */
@@ -28,12 +30,16 @@ export interface RangeServer {
 }
 
 /** Serves `files` (decoded URL path -> content, e.g. '/pub/name/dir/a b.bin'). */
-export async function startRangeServer(files: ReadonlyMap<string, Buffer>, mode: ServerMode = 'ok'): Promise<RangeServer> {
+export async function startRangeServer(
+  files: ReadonlyMap<string, Buffer>,
+  mode: ServerMode = 'ok',
+  tls?: { key: Buffer; cert: Buffer },
+): Promise<RangeServer> {
   const requests: string[] = [];
   let connections = 0;
   const state = { mode };
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const rawPath = (req.url ?? '/').split('?')[0]!;
     requests.push(`${rawPath} ${req.headers.range ?? '-'}`);
     let path: string;
@@ -103,16 +109,28 @@ export async function startRangeServer(files: ReadonlyMap<string, Buffer>, mode:
         res.writeHead(206, headers);
         res.flushHeaders();
         return; // the test's close() ends it
+      case 'trickle': {
+        // One byte every 20 ms: alive, but far below any sane minimum rate.
+        res.writeHead(206, headers);
+        let at = 0;
+        const timer = setInterval(() => {
+          if (at >= body.length || res.destroyed) return clearInterval(timer);
+          res.write(body.subarray(at, ++at));
+        }, 20);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
       default:
         res.writeHead(206, headers).end(body);
     }
-  });
-  server.on('connection', () => connections++);
+  };
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
+  server.on(tls ? 'secureConnection' : 'connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     get mode() {
       return state.mode;
     },

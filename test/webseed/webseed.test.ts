@@ -1,6 +1,8 @@
 // WebSeed and WebSeedSet against a Range-capable HTTP server on 127.0.0.1 (test/webseed/range-server.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { WebSeed, WebSeedError, WebSeedSet } from '../../src/webseed/index.js';
 import { prng } from '../helpers/random.js';
 import { makeTorrent, pieceOf, streamOf, type FileSpec } from '../storage/fixture.js';
@@ -125,6 +127,37 @@ test('misbehaving servers fail with a typed error naming the seed', async () => 
   }
   const stall = await failure('stall', { timeoutMs: 200 });
   assert.equal(stall.code, 'EWEBSEED_TIMEOUT');
+  assert.match(stall.detail, /no data for 200 ms/);
+});
+
+test('a server that trickles (alive, but below the minimum rate) times out', async () => {
+  server.mode = 'trickle';
+  // 16 KiB at >= 64 KiB/s must take under 100 ms idle grace + 250 ms.
+  const seed = new WebSeed(`${server.origin}/pub/`, singleT, { timeoutMs: 100, minRateBytesPerSec: 64 * 1024 });
+  try {
+    await assert.rejects(seed.fetchPiece(0), (e: unknown) => e instanceof WebSeedError && e.code === 'EWEBSEED_TIMEOUT' && /slower than 65536 B\/s/.test(e.detail));
+  } finally {
+    seed.close();
+    server.mode = 'ok';
+  }
+});
+
+test('https: pieces verify over TLS, on one kept-alive connection of a shared agent', async () => {
+  const fixture = (name: string) => readFileSync(new URL(`../../../test/webseed/fixtures/${name}`, import.meta.url));
+  const cert = fixture('loopback-cert.pem');
+  const tlsServer = await startRangeServer(files(), 'ok', { key: fixture('loopback-key.pem'), cert });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: cert });
+  const seed = new WebSeed(`${tlsServer.origin}/pub/`, multiT, { agents: { https: agent } });
+  try {
+    assert.match(tlsServer.origin, /^https:/);
+    const stream = streamOf(multi);
+    for (let i = 0; i < multiT.pieces.length; i++) assert.ok((await seed.fetchPiece(i)).equals(pieceOf(multiT, stream, i)));
+    assert.equal(tlsServer.connections(), 1);
+  } finally {
+    seed.close();
+    agent.destroy();
+    await tlsServer.close();
+  }
 });
 
 test('a redirect loop stops after 5 redirects', async () => {
