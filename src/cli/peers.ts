@@ -18,6 +18,7 @@ import { CliError } from './errors.js';
 import { loadTorrent } from './load.js';
 import { isMagnet } from './magnet.js';
 import { parseMagnet } from '../magnet/index.js';
+import { jsonText } from './json-text.js';
 import { safeText } from './terminal.js';
 
 export const DEFAULT_TIMEOUT_S = 15;
@@ -106,7 +107,7 @@ export async function runPeers(torrent: PeersTarget, opts: PeersOptions, io: Pee
   await sayStopped(reports, params, Math.min(STOP_TIMEOUT_MS, opts.timeout * 1000), announce);
 
   const peers = uniquePeers(reports, ownEndpoints(opts.port));
-  io.write(opts.json ? `${JSON.stringify(toJson(reports, peers), null, 2)}\n` : toText(reports, peers, io.color));
+  io.write(opts.json ? `${jsonText(toJson(reports, peers))}\n` : toText(reports, peers, io.color));
 
   const answered = reports.filter((r) => r.result).length;
   if (answered === 0) {
