@@ -142,6 +142,11 @@ abstract class MseMachine {
     this.dh = new DhKeyPair(this.random(DH_PRIVATE_LENGTH));
   }
 
+  /** Bytes received and not yet consumed: below the current step's bound after every 'continue'. */
+  get bufferedBytes(): number {
+    return this.input.length;
+  }
+
   /** Feeds bytes from the peer (any split); returns what to send and whether we are done. */
   receive(chunk: Uint8Array): MseStep {
     if (this.finished) return { kind: 'error', err: new MseError('EMSE_INVALID_ARGUMENT', { argument: 'receive', reason: 'handshake already finished' }) };
