@@ -263,3 +263,28 @@ test('MseStream with plaintext selected passes bytes through untouched, both way
     await once(server, 'close');
   }
 });
+
+test('MseStream backpressure: writes pile up in writableLength while the peer does not read, then drain', async () => {
+  const srv = await serve('prefer');
+  try {
+    const out = await connectEncrypted(await dialer(srv.port)(), { infoHash: INFO_HASH, policy: 'require', timeoutMs: 5000 });
+    const acc = (await srv.results[0]!) as AcceptedConnection;
+    // The accepting side does not read: the kernel buffers fill, then the socket's, then ours.
+    const block = Buffer.alloc(256 * 1024, 7);
+    let writes = 0;
+    while (out.socket.write(block) && writes < 400) writes++;
+    assert.ok(writes < 400, 'write() reported backpressure');
+    assert.ok(out.socket.writableLength >= block.length, `bytes wait in the stream (${out.socket.writableLength})`);
+    const drained = once(out.socket, 'drain');
+    const total = (writes + 1) * block.length;
+    const got = readExactly(acc.socket, total);
+    await drained;
+    const all = await got;
+    assert.equal(all.length, total);
+    assert.ok(all.every((b) => b === 7));
+    out.socket.destroy();
+    await once(acc.socket, 'close');
+  } finally {
+    await srv.close();
+  }
+});
