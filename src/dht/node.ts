@@ -440,7 +440,7 @@ export class DhtNode extends EventEmitter {
     const now = this.now();
     for (const [f, old] of this.tables) {
       const table = new RoutingTable(this.id, now);
-      for (const c of old.all()) if (c.lastReply > 0) table.heard(c, 'reply', now, c.secure);
+      for (const c of old.all()) table.heard(c, 'reply', now, c.secure);
       this.tables.set(f, table);
     }
   }

@@ -21,7 +21,7 @@ export interface Contact {
   readonly id: Buffer;
   readonly host: string;
   readonly port: number;
-  /** When it last answered one of our queries (0: never). */
+  /** When it last answered one of our queries. */
   lastReply: number;
   /** When it last sent us a query (0: never). */
   lastQuery: number;
@@ -72,7 +72,8 @@ export class RoutingTable {
 
   state(c: Contact, now: number): NodeState {
     if (c.failures >= BAD_AFTER_FAILURES) return 'bad';
-    if (c.lastReply > 0 && now - Math.max(c.lastReply, c.lastQuery) < GOOD_FOR_MS) return 'good';
+    // Every contact answered at least once (only answers let a node in).
+    if (now - Math.max(c.lastReply, c.lastQuery) < GOOD_FOR_MS) return 'good';
     return 'questionable';
   }
 
