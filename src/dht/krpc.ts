@@ -140,7 +140,7 @@ export function decodeKrpc(buf: Uint8Array): KrpcDecodeResult {
 
 function decodeQuery(root: BDict, t: Buffer, v: Buffer | undefined): KrpcDecodeResult {
   const q = root.get('q');
-  if (!isBytes(q) || q.length === 0 || q.length > 32) return bad('q', 'missing method name', t);
+  if (!isBytes(q) || q.length === 0 || q.length > 32) return bad('q', 'missing, or longer than 32 bytes', t);
   const a = root.get('a');
   if (!isDict(a)) return bad('a', 'missing arguments', t);
   const id = id20(a, 'id');

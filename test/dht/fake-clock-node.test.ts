@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DhtNode, ANNOUNCE_MAX_MS, ANNOUNCE_MIN_MS } from '../../src/dht/node.js';
 import { decodeKrpc, encodeKrpc, type KrpcMessage, type KrpcQuery } from '../../src/dht/krpc.js';
+import { isBep42Valid } from '../../src/dht/bep42.js';
 import { prng, randomBytes } from '../helpers/random.js';
 
 const MIN = 60_000;
@@ -147,5 +148,29 @@ test('fake clock: a tracked torrent is looked up at once, then again 15-30 minut
   assert.ok(again.next >= sched.next + ANNOUNCE_MIN_MS && again.next <= sched.next + ANNOUNCE_MAX_MS, 'ran when due and was scheduled again');
   h.stop();
   assert.deepEqual(f.node.trackedSchedule(), []);
+  await f.node.close();
+});
+
+test('BEP 42: three nodes agreeing on our external address give us an id derived from it', async () => {
+  const f = await fakeNode(5);
+  const before = f.node.nodeId;
+  assert.ok(!isBep42Valid(before, '203.0.113.77'));
+  // Pings to three nodes (addNode: as from a peer's BEP 5 `port` message), each answering with `ip`.
+  const voters = ['198.51.100.1', '198.51.100.2', '198.51.100.3'];
+  voters.forEach((host, i) => {
+    f.node.addNode({ host, port: 6881 });
+    const ping = f.sent.find((s) => s.msg.y === 'q' && s.host === host);
+    assert.ok(ping, `addNode did not ping ${host}`);
+    f.node.handleDatagram(encodeKrpc({ y: 'r', t: ping.msg.t, id: Buffer.alloc(20, 0x10 + i), ip: { host: '203.0.113.77', port: 6881 } }), { address: host, port: 6881 });
+    if (i < 2) assert.ok(f.node.nodeId.equals(before), 'changed before enough votes');
+  });
+  assert.ok(!f.node.nodeId.equals(before));
+  assert.ok(isBep42Valid(f.node.nodeId, '203.0.113.77'));
+  assert.equal(f.node.stats().externalAddress, '203.0.113.77');
+  assert.equal(f.node.stats().nodes, 3, 'the table was rebuilt around the new id with its nodes');
+  // A local address (a tracker on the LAN) never changes the id.
+  const now = f.node.nodeId;
+  f.node.setExternalAddress('192.168.1.5');
+  assert.ok(f.node.nodeId.equals(now));
   await f.node.close();
 });
