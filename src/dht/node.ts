@@ -132,6 +132,10 @@ function normalizeHost(host: string): string {
   return b ? formatIPv6(b, 0) : host;
 }
 
+/**
+ * Events: 'bootstrapped' ({nodes}) after each bootstrap lookup; 'external-address' (ip) when
+ * our external IP is learnt (votes from `ip` fields, or setExternalAddress).
+ */
 export class DhtNode extends EventEmitter {
   private id: Buffer;
   private readonly tables = new Map<Family, RoutingTable>();
@@ -432,6 +436,7 @@ export class DhtNode extends EventEmitter {
   setExternalAddress(ip: string): void {
     ip = normalizeHost(ip);
     if (!isIP(ip) || isLocalAddress(ip)) return;
+    if (ip !== this.externalAddress) this.emit('external-address', ip);
     this.externalAddress = ip;
     if (this.opts.nodeId || isBep42Valid(this.id, ip)) return;
     // Our id must follow our address (BEP 42), or careful nodes will not keep us.
@@ -474,6 +479,7 @@ export class DhtNode extends EventEmitter {
       await Promise.all([...this.tables.keys()].map((f) => this.lookup(f, 'find_node', this.id, more.filter((s) => familyOf(s.host) === f))));
     }
     log('bootstrapped: %d nodes', this.tableSize());
+    this.emit('bootstrapped', { nodes: this.tableSize() });
   }
 
   private tableSize(): number {

@@ -155,6 +155,8 @@ test('BEP 42: three nodes agreeing on our external address give us an id derived
   const f = await fakeNode(5);
   const before = f.node.nodeId;
   assert.ok(!isBep42Valid(before, '203.0.113.77'));
+  const learnt: string[] = [];
+  f.node.on('external-address', (ip: string) => learnt.push(ip));
   // Pings to three nodes (addNode: as from a peer's BEP 5 `port` message), each answering with `ip`.
   const voters = ['198.51.100.1', '198.51.100.2', '198.51.100.3'];
   voters.forEach((host, i) => {
@@ -167,6 +169,7 @@ test('BEP 42: three nodes agreeing on our external address give us an id derived
   assert.ok(!f.node.nodeId.equals(before));
   assert.ok(isBep42Valid(f.node.nodeId, '203.0.113.77'));
   assert.equal(f.node.stats().externalAddress, '203.0.113.77');
+  assert.deepEqual(learnt, ['203.0.113.77']);
   assert.equal(f.node.stats().nodes, 3, 'the table was rebuilt around the new id with its nodes');
   // A local address (a tracker on the LAN) never changes the id.
   const now = f.node.nodeId;
