@@ -2,7 +2,8 @@
 // announce_peer, token rotation, peer expiry, bucket refresh and the announce schedule.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DhtNode, ANNOUNCE_MAX_MS, ANNOUNCE_MIN_MS } from '../../src/dht/node.js';
+import { isIP } from 'node:net';
+import { DhtNode, ANNOUNCE_MAX_MS, ANNOUNCE_MIN_MS, DEFAULT_BOOTSTRAP } from '../../src/dht/node.js';
 import { decodeKrpc, encodeKrpc, type KrpcMessage, type KrpcQuery } from '../../src/dht/krpc.js';
 import { isBep42Valid } from '../../src/dht/bep42.js';
 import { prng, randomBytes } from '../helpers/random.js';
@@ -176,4 +177,9 @@ test('BEP 42: three nodes agreeing on our external address give us an id derived
   f.node.setExternalAddress('192.168.1.5');
   assert.ok(f.node.nodeId.equals(now));
   await f.node.close();
+});
+
+test('the built-in routers are host names, never IP addresses', () => {
+  assert.equal(DEFAULT_BOOTSTRAP.length, 4);
+  for (const r of DEFAULT_BOOTSTRAP) assert.equal(isIP(r.host), 0, r.host);
 });
