@@ -126,8 +126,14 @@ interface Tracked {
   readonly abort: AbortController;
 }
 
+/**
+ * One spelling per address: RFC 5952 for IPv6, and IPv4-mapped addresses (from a shared
+ * dual-stack socket) as plain IPv4, so replies match and nodes land in the right table.
+ */
 function normalizeHost(host: string): string {
   if (!isIPv6(host)) return host;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  if (mapped) return mapped[1]!;
   const b = ipv6Bytes(host);
   return b ? formatIPv6(b, 0) : host;
 }

@@ -75,6 +75,10 @@ test('serving: get_peers gives a token, announce_peer with it stores the peer, e
   assert.ok(f.ask('203.0.113.1', 9, { method: 'unknown', name: 'sample_infohashes' })?.y === 'e');
   const pong = f.ask('203.0.113.1', 9, { method: 'ping' });
   assert.ok(pong?.y === 'r' && pong.id.equals(f.node.nodeId));
+  // From a shared dual-stack socket, IPv4 arrives IPv4-mapped: answered as plain IPv4.
+  f.sent.length = 0;
+  f.node.handleDatagram(encodeKrpc({ y: 'q', t: Buffer.from('m1'), id: Buffer.alloc(20, 7), query: { method: 'ping' }, readOnly: true }), { address: '::ffff:203.0.113.3', port: 9 });
+  assert.deepEqual(f.sent.map((s) => [s.host, s.port, s.msg.y]), [['203.0.113.3', 9, 'r']]);
   await f.node.close();
 });
 
