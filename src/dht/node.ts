@@ -31,6 +31,7 @@ import { RateLimiter, type RateLimits } from './rate-limit.js';
 import { K, RoutingTable } from './routing.js';
 import { loadState, saveState } from './state.js';
 import { TokenIssuer } from './token.js';
+import { Transactions } from './transactions.js';
 
 const log = createDebug('pytor:dht');
 
@@ -47,8 +48,6 @@ export const ANNOUNCE_MIN_MS = 15 * 60_000;
 export const ANNOUNCE_MAX_MS = 30 * 60_000;
 const DEFAULT_QUERY_TIMEOUT_MS = 2000;
 const DEFAULT_TICK_MS = 5000;
-/** Queries outstanding at once, over all lookups; more wait for a free slot (resolve undefined). */
-const MAX_PENDING = 256;
 /** Unknown nodes that queried us and are being pinged before they may enter the table. */
 const MAX_VERIFYING = 64;
 /** Distinct voters needed before we believe an external address from `ip` fields. */
@@ -110,13 +109,6 @@ export interface DhtStats {
   readonly externalAddress?: string;
 }
 
-interface Pending {
-  readonly host: string;
-  readonly port: number;
-  readonly resolve: (r: KrpcReplyMessage | undefined) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 interface Tracked {
   readonly infoHash: Buffer;
   readonly announcePort: number | undefined;
@@ -146,7 +138,7 @@ export class DhtNode extends EventEmitter {
   private id: Buffer;
   private readonly tables = new Map<Family, RoutingTable>();
   private readonly sockets = new Map<Family, dgram.Socket>();
-  private readonly pending = new Map<string, Pending>();
+  private readonly transactions: Transactions;
   private readonly tokens: TokenIssuer;
   private readonly store: PeerStore;
   private readonly limiter: RateLimiter;
@@ -155,9 +147,7 @@ export class DhtNode extends EventEmitter {
   private readonly votes = new Map<string, Set<string>>();
   private readonly now: () => number;
   private readonly random: RandomBytes;
-  private readonly queryTimeoutMs: number;
   private tickTimer: NodeJS.Timeout | undefined;
-  private nextTid = 0;
   private closed = false;
   private externalAddress: string | undefined;
   private savedNodes: NodeInfo[] = [];
@@ -171,7 +161,7 @@ export class DhtNode extends EventEmitter {
     super();
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? cryptoRandom;
-    this.queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    this.transactions = new Transactions(opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS);
     this.id = id;
     const now = this.now();
     for (const f of families) this.tables.set(f, new RoutingTable(id, now));
@@ -269,34 +259,19 @@ export class DhtNode extends EventEmitter {
     });
   }
 
-  private allocTid(): Buffer | undefined {
-    for (let i = 0; i < 0x10000; i++) {
-      this.nextTid = (this.nextTid + 1) & 0xffff;
-      const t = Buffer.alloc(2);
-      t.writeUInt16BE(this.nextTid);
-      if (!this.pending.has(t.toString('hex'))) return t;
-    }
-    return undefined;
-  }
-
   /** Sends a query; resolves with the reply from exactly that address, or undefined. */
-  private query(host: string, port: number, query: KrpcQuery, opts: { want?: Family[] } = {}): Promise<KrpcReplyMessage | undefined> {
+  private async query(host: string, port: number, query: KrpcQuery, opts: { want?: Family[] } = {}): Promise<KrpcReplyMessage | undefined> {
     host = normalizeHost(host);
-    if (this.closed || this.pending.size >= MAX_PENDING || !this.tables.has(familyOf(host))) return Promise.resolve(undefined);
-    const t = this.allocTid();
-    if (!t) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      const key = t.toString('hex');
-      const timer = setTimeout(() => {
-        this.pending.delete(key);
-        log('timeout %s %s:%d', query.method, host, port);
-        this.tables.get(familyOf(host))?.failed(host, port, this.now());
-        resolve(undefined);
-      }, this.queryTimeoutMs);
-      this.pending.set(key, { host, port, resolve, timer });
-      log('-> %s %s:%d', query.method, host, port);
-      this.send({ y: 'q', t, v: VERSION, id: this.id, query, readOnly: false, ...(opts.want ? { want: opts.want } : {}) }, host, port);
+    if (this.closed || !this.tables.has(familyOf(host))) return undefined;
+    const tx = this.transactions.open(host, port, () => {
+      log('timeout %s %s:%d', query.method, host, port);
+      this.tables.get(familyOf(host))?.failed(host, port, this.now());
     });
+    if (!tx) return undefined;
+    log('-> %s %s:%d', query.method, host, port);
+    this.send({ y: 'q', t: tx.t, v: VERSION, id: this.id, query, readOnly: false, ...(opts.want ? { want: opts.want } : {}) }, host, port);
+    const answer = await tx.answer;
+    return answer?.y === 'r' ? answer : undefined;
   }
 
   /** Entry point for every datagram (own sockets, or a shared one). Never throws. */
@@ -325,24 +300,18 @@ export class DhtNode extends EventEmitter {
   }
 
   private onResponse(msg: Exclude<KrpcMessage, KrpcQueryMessage>, host: string, port: number): void {
-    const key = msg.t.toString('hex');
-    const p = this.pending.get(key);
-    if (!p || p.host !== host || p.port !== port) {
+    if (!this.transactions.settle(msg, host, port)) {
       this.counters.unmatched++;
       log('unmatched %s from %s:%d', msg.y === 'r' ? 'reply' : 'error', host, port);
       return;
     }
-    this.pending.delete(key);
-    clearTimeout(p.timer);
     if (msg.y === 'e') {
       log('<- error %d "%s" from %s:%d', msg.code, msg.message, host, port);
-      p.resolve(undefined);
       return;
     }
     log('<- reply from %s:%d id %s (%d nodes, %d nodes6, %d values)', host, port, shortId(msg.id), msg.nodes?.length ?? 0, msg.nodes6?.length ?? 0, msg.values?.length ?? 0);
     this.heard({ id: msg.id, host, port }, 'reply');
     if (msg.ip) this.voteExternal(msg.ip.host, host);
-    p.resolve(msg);
   }
 
   private heard(node: NodeInfo, kind: 'reply' | 'query'): void {
@@ -658,7 +627,7 @@ export class DhtNode extends EventEmitter {
       nodes6: this.tables.get(6)?.size ?? 0,
       storedPeers: this.store.size,
       storedInfoHashes: this.store.infoHashCount,
-      pendingQueries: this.pending.size,
+      pendingQueries: this.transactions.size,
       ...this.counters,
       ...(this.externalAddress ? { externalAddress: this.externalAddress } : {}),
     };
@@ -677,11 +646,7 @@ export class DhtNode extends EventEmitter {
     if (this.tickTimer) clearInterval(this.tickTimer);
     for (const t of this.tracked) t.abort.abort();
     this.tracked.clear();
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.resolve(undefined);
-    }
-    this.pending.clear();
+    this.transactions.cancelAll();
     await Promise.all([...this.sockets.values()].map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.sockets.clear();
     await this.bootstrapping.catch(() => undefined);
