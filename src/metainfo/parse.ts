@@ -64,7 +64,7 @@ function buildTorrent(info: BDict, infoBytes: Buffer, root: BDict | undefined, w
     throw new MetainfoError('info.pieces', `length ${piecesValue.length} is not a multiple of 20`);
   }
 
-  const { name, files, symlinks, multiFile } = readFiles(info, nameBytes, infoHashHex);
+  const { name, files, symlinks, multiFile } = readFiles(info, nameBytes, infoHashHex, warnings);
   const length = files.reduce((sum, f) => sum + f.length, 0);
   if (!Number.isSafeInteger(length)) throw new MetainfoError('info', 'total length is too large');
   if (length === 0) throw new MetainfoError('info', 'holds no data (total length 0)');
@@ -109,11 +109,13 @@ interface FileList {
   multiFile: boolean;
 }
 
-function readFiles(info: BDict, nameBytes: Buffer | undefined, infoHashHex: string): FileList {
+function readFiles(info: BDict, nameBytes: Buffer | undefined, infoHashHex: string, warnings: string[]): FileList {
   const list = info.get('files');
-  const single = info.get('length');
+  let single = info.get('length');
   if (list !== undefined && single !== undefined) {
-    throw new MetainfoError('info', 'has both "length" and "files"');
+    // libtorrent, Transmission and aria2 all read such a torrent by its file list.
+    warnings.push('the info dict has both "length" and "files"; using "files"');
+    single = undefined;
   }
   if (list === undefined) {
     if (single === undefined) throw new MetainfoError('info', 'has neither "length" nor "files"');

@@ -272,7 +272,11 @@ describe('parseTorrent: invalid torrents name the field', () => {
     refuses(torrent(info({ length: 2n ** 63n })), 'info.length', /out of range/);
     refuses(torrent(info({ length: 'big' })), 'info.length', /not an integer/);
     refuses(torrent({ ...info(), length: undefined }), 'info', /neither "length" nor "files"/);
-    refuses(torrent({ ...info(), files: [{ length: 1, path: ['a'] }] }), 'info', /both "length" and "files"/);
+    // Both: the file list wins, as in libtorrent and Transmission.
+    const both = parseTorrent(torrent({ ...info(), files: [{ length: 40000, path: ['a'] }] }));
+    assert.equal(both.multiFile, true);
+    assert.deepEqual(both.files.map((f) => f.path), [['a']]);
+    assert.match(both.warnings?.join() ?? '', /both "length" and "files"; using "files"/);
     refuses(torrent({ ...info(), length: 0, pieces: Buffer.alloc(0) }), 'info', /total length 0/);
     const huge = Number.MAX_SAFE_INTEGER;
     refuses(torrent(info({ lengths: [1], files: [{ length: huge, path: ['a'] }, { length: huge, path: ['b'] }] })), 'info', /too large/);
