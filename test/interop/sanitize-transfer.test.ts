@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,8 @@ import { makeSanitizeCorpus } from '../metainfo/sanitize-corpus.js';
 import { PYTHON, PY_DIR, startLibtorrentLeecher, startLibtorrentSeeder } from './harness/libtorrent.js';
 import { freePort, LOOPBACK } from './harness/ports.js';
 import { startPytorSeed } from './pytor-procs.js';
+import { spawnPytor } from './pytor-helpers.js';
+import { pollUntil } from './harness/process.js';
 
 const run = promisify(execFile);
 const CASE_MS = 90_000;
@@ -87,3 +90,46 @@ for (const c of makeSanitizeCorpus().filter((x) => x.transfer)) {
     assert.equal((await pytorSeed.interrupt()).code, 130, pytorSeed.proc.output());
   });
 }
+
+// The committed unsafe fixtures (fake piece hashes: nothing can complete) and the corpus cases no
+// real seeder opens: `pytor download` creates their files, at the safe paths and only inside -o,
+// before any peer answers; Ctrl-C then ends it cleanly.
+const UNSAFE = path.join(process.cwd(), 'test', 'fixtures', 'unsafe');
+const placedOnly: [string, () => Promise<Buffer>][] = [
+  ...makeSanitizeCorpus().filter((x) => x.pytor === 'open' && !x.transfer).map((x): [string, () => Promise<Buffer>] => [x.id, () => Promise.resolve(x.torrent)]),
+];
+for (const n of existsSync(UNSAFE) ? readdirSync(UNSAFE).filter((f) => f.endsWith('.torrent')).sort() : []) {
+  placedOnly.push([`unsafe/${n}`, () => readFile(path.join(UNSAFE, n))]);
+}
+
+test('download creates the files of every unsafe torrent at their safe paths, only inside -o', { timeout: 120_000 }, async (t) => {
+  assert.ok(placedOnly.length >= 12, `only ${placedOnly.length} cases`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'pytor-sanitize-place-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // A port nothing listens on: the only peer never answers.
+  const deadPeer = `${LOOPBACK}:${await freePort('tcp')}`;
+  for (const [label, load] of placedOnly) {
+    const bytes = await load();
+    const caseDir = path.join(dir, label.replace(/[^a-z0-9.-]/gi, '_'));
+    const sandbox = path.join(caseDir, 'sandbox');
+    const out = path.join(sandbox, 'out');
+    await mkdir(sandbox, { recursive: true });
+    const torrentFile = path.join(caseDir, 'case.torrent');
+    await writeFile(torrentFile, bytes);
+    const torrent = parseTorrent(bytes);
+    const expected = torrent.files
+      .filter((f) => !f.padding)
+      .map((f) => (torrent.multiFile ? [torrent.name, ...f.path] : [torrent.name]).join('/'))
+      .sort();
+    const child = spawnPytor(t, ['download', torrentFile, '-o', out, '--no-trackers', '--peer', deadPeer, '--port', '0', '-q'], { timeoutMs: 30_000 });
+    const placed = await pollUntil(() => expected.every((rel) => existsSync(path.join(out, rel))), 15_000);
+    child.kill('SIGINT');
+    const exit = await child.exited;
+    assert.ok(placed, `${label}: files never appeared\n${child.stderr()}`);
+    assert.equal(exit.timedOut, false, `${label}: hung`);
+    assert.equal(exit.code, 130, `${label}: ${JSON.stringify(exit)}\n${child.stderr()}`);
+    assert.doesNotMatch(child.stderr(), /^\s+at /m, label);
+    assert.deepEqual(await readdir(sandbox), ['out'], `${label}: something was written beside -o`);
+    assert.deepEqual((await walk(out)).sort(), expected, `${label}: exactly the data files`);
+  }
+});
