@@ -143,7 +143,12 @@ function readFiles(info: BDict, nameBytes: Buffer | undefined, infoHashHex: stri
     const attr = entry.get('attr');
     const attrs = isBytes(attr) ? attr : Buffer.alloc(0);
     let padding = attrs.includes(0x70 /* 'p' */);
-    const target = attrs.includes(0x6c /* 'l' */) ? readComponents(entry, 'symlink path', `${field}.symlink path`) : undefined;
+    // A symlink whose target is missing or not a list of strings is read as an empty file, as
+    // libtorrent reads it: a broken link entry is no reason to refuse the data beside it.
+    const targetValue = entry.get('symlink path');
+    const target = attrs.includes(0x6c /* 'l' */) && isList(targetValue) && targetValue.every(isBytes)
+      ? readComponents(entry, 'symlink path', `${field}.symlink path`)
+      : undefined;
     const rawPath = readComponents(entry, 'path', `${field}.path`);
     if (target !== undefined) {
       // BEP 47: a symlink holds no payload bytes, whatever its "length" says (libtorrent agrees).
@@ -151,7 +156,6 @@ function readFiles(info: BDict, nameBytes: Buffer | undefined, infoHashHex: stri
       symlinks.push({ ...safePath(rawPath), target: sanitizePath(target.map(decodeName)) });
       return;
     }
-    // A symlink without a target is an empty file (as libtorrent reads it).
     const length = attrs.includes(0x6c) ? 0 : requireInteger(entry.get('length'), `${field}.length`);
     if (length < 0) throw new MetainfoError(`${field}.length`, `${length} is negative`);
     if (rawPath === undefined && !padding) throw new MetainfoError(`${field}.path`, 'is missing');

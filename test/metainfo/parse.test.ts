@@ -381,12 +381,13 @@ describe('parseTorrent: unsafe names are made safe, never refused', () => {
         { length: 999, attr: 'l', path: ['link'], 'symlink path': ['..', '..', 'etc', 'passwd'] },
         { length: 3, path: ['b'] },
         { length: 77, attr: 'l', path: ['no-target'] },
+        { length: 78, attr: 'l', path: ['bad-target'], 'symlink path': 'not a list' },
       ],
     });
     const t = parseTorrent(torrent(inf));
     assert.equal(t.length, 8);
     // A symlink without a target is an empty file, as libtorrent reads it.
-    assert.deepEqual(t.files.map((f) => [f.path.join('/'), f.length, f.offset]), [['a', 5, 0], ['b', 3, 5], ['no-target', 0, 8]]);
+    assert.deepEqual(t.files.map((f) => [f.path.join('/'), f.length, f.offset]), [['a', 5, 0], ['b', 3, 5], ['no-target', 0, 8], ['bad-target', 0, 8]]);
     assert.deepEqual(t.symlinks, [{ path: ['link'], originalPath: ['link'], target: ['etc', 'passwd'] }]);
     assert.match(t.warnings?.join('\n') ?? '', /symlink "link" -> "etc\/passwd" is not created/);
   });
