@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Torrent } from '../metainfo/index.js';
+import { isRenamed, type Torrent, type TorrentFile } from '../metainfo/index.js';
 import { loadTorrent } from './load.js';
 import { fetchMagnet, isMagnet, magnetJson, magnetOf, magnetText } from './magnet.js';
 import { collectPeer, portNumber } from './options.js';
@@ -63,11 +63,16 @@ export function jsonText(value: unknown): string {
   );
 }
 
-/** Stable, camelCase fields for scripts; absent values are null. */
+/**
+ * Stable, camelCase fields for scripts; absent values are null. `name` and `files[].path` are
+ * the safe on-disk names download and seed use; `originalName` / `files[].originalPath` are
+ * there only when the torrent states something else.
+ */
 export function infoJson(t: Torrent) {
   return {
     infoHash: t.infoHashHex,
     name: t.name,
+    ...(t.originalName !== undefined && t.originalName !== t.name ? { originalName: t.originalName } : {}),
     length: t.length,
     pieceLength: t.pieceLength,
     pieceCount: t.pieces.length,
@@ -75,7 +80,17 @@ export function infoJson(t: Torrent) {
     announce: t.announce ?? null,
     announceList: t.announceList,
     urlList: t.urlList,
-    files: t.files.map((f) => ({ path: f.path.join('/'), length: f.length, padding: f.padding })),
+    files: t.files.map((f) => ({
+      path: f.path.join('/'),
+      length: f.length,
+      padding: f.padding,
+      ...(isRenamed(f) ? { originalPath: (f.originalPath ?? []).join('/') } : {}),
+    })),
+    symlinks: (t.symlinks ?? []).map((l) => ({
+      path: l.path.join('/'),
+      target: l.target.join('/'),
+      ...(isRenamed(l) ? { originalPath: (l.originalPath ?? []).join('/') } : {}),
+    })),
     comment: t.comment ?? null,
     createdBy: t.createdBy ?? null,
     creationDate: t.creationDate ?? null,
@@ -86,6 +101,9 @@ export function infoText(t: Torrent): string {
   const lines: string[] = [];
   const row = (label: string, value: string) => lines.push(`${`${label}:`.padEnd(15)}${value}`);
   row('name', safeText(t.name));
+  if (t.originalName !== undefined && t.originalName !== t.name) {
+    row('stated name', t.originalName === '' ? '(none)' : safeText(t.originalName));
+  }
   row('info hash', t.infoHashHex);
   row('size', `${formatBytes(t.length)} (${t.length} bytes)`);
   row('piece length', `${formatBytes(t.pieceLength)} (${t.pieceLength} bytes)`);
@@ -109,8 +127,31 @@ export function infoText(t: Torrent): string {
   // A loop, not Math.max(...spread): a torrent may list up to a million files.
   let width = 0;
   for (const f of shown) width = Math.max(width, formatBytes(f.length).length);
-  for (const f of shown) lines.push(`  ${formatBytes(f.length).padStart(width)}  ${safeText(f.path.join('/'))}`);
+  let renamed = 0;
+  for (const f of shown) {
+    const mark = isRenamed(f) ? '*' : ' ';
+    if (mark === '*') renamed++;
+    lines.push(` ${mark}${formatBytes(f.length).padStart(width)}  ${safeText(f.path.join('/'))}`);
+  }
+  if (renamed > 0) {
+    lines.push(`* name changed to be safe on disk; the torrent states:`);
+    for (const f of shown.filter(isRenamedFile)) lines.push(`  ${safeText(f.path.join('/'))}  <-  ${statedPath(f)}`);
+  }
+  const links = t.symlinks ?? [];
+  if (links.length > 0) {
+    lines.push(`symlinks (${links.length}, not created):`);
+    for (const l of links) lines.push(`  ${safeText(l.path.join('/'))} -> ${safeText(l.target.join('/'))}`);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+function isRenamedFile(f: TorrentFile): boolean {
+  return isRenamed(f);
+}
+
+/** The stated path, each component quoted so that separators and spaces inside one show. */
+function statedPath(f: TorrentFile): string {
+  return (f.originalPath ?? []).map((c) => `"${safeText(c)}"`).join(' / ');
 }
 
 function formatDate(seconds: number): string {

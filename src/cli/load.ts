@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { parseTorrent, type Torrent } from '../metainfo/index.js';
+import { safeText } from './terminal.js';
 
 /** Real .torrent files stay far below this (a 1 TiB torrent in 1 MiB pieces is 20 MiB of hashes). */
 export const MAX_TORRENT_FILE_BYTES = 64 * 1024 * 1024;
@@ -18,14 +19,25 @@ export class TorrentInputError extends Error {
   }
 }
 
-/** Reads and parses a .torrent file; every failure names the file. */
-export async function loadTorrent(path: string): Promise<Torrent> {
+/**
+ * Reads and parses a .torrent file; every failure names the file. What parsing repaired (names
+ * made safe, symlinks left out, bytes after the end) is told on `warn`, one line each: stderr by
+ * default, so every command (info, download, seed, peers) says it the same way.
+ */
+export async function loadTorrent(path: string, warn: (line: string) => void = warnOnStderr): Promise<Torrent> {
   const bytes = await readBounded(path, MAX_TORRENT_FILE_BYTES);
+  let torrent: Torrent;
   try {
-    return parseTorrent(bytes);
+    torrent = parseTorrent(bytes);
   } catch (err) {
     throw wrap(path, err);
   }
+  for (const w of torrent.warnings ?? []) warn(`pytor: warning: ${safeText(path)}: ${safeText(w)}`);
+  return torrent;
+}
+
+function warnOnStderr(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
 async function readBounded(path: string, max: number): Promise<Buffer> {

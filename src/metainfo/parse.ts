@@ -1,46 +1,55 @@
 import { createHash } from 'node:crypto';
-import { BDict, decode, isBytes, isDict, isList, type BValue } from '../bencode/index.js';
+import { BDict, decode, decodePrefix, isBytes, isDict, isList, type BValue } from '../bencode/index.js';
 import { MetainfoError, UnsupportedTorrentError } from './errors.js';
-import { checkPathComponent, MAX_PATH_DEPTH } from './path-safety.js';
-import type { Torrent, TorrentFile } from './types.js';
+import { MAX_PATH_DEPTH } from './path-safety.js';
+import { decodeName, REPLACEMENT, resolveCollisions, sanitizeComponent, sanitizePath, statedName } from './sanitize.js';
+import { isRenamed, type Torrent, type TorrentFile, type TorrentSymlink } from './types.js';
 
 /** Pieces are held whole in memory while they download; bigger ones are refused. */
 export const MAX_PIECE_LENGTH = 64 * 1024 * 1024;
 export const MAX_FILES = 1_000_000;
 const utf8 = new TextDecoder('utf-8');
 
-/** Parses and validates a whole .torrent file. Throws BencodeError, MetainfoError or UnsupportedTorrentError (v2-only). */
+/**
+ * Parses and validates a whole .torrent file. Throws BencodeError, MetainfoError or
+ * UnsupportedTorrentError (v2-only). Bytes after the top-level dictionary are ignored with a
+ * warning (libtorrent, Transmission and aria2 ignore them too); the info dict itself is strict.
+ */
 export function parseTorrent(bytes: Uint8Array): Torrent {
-  const root = decode(bytes);
+  const { value: root, end } = decodePrefix(bytes);
   if (!isDict(root)) throw new MetainfoError('', 'top level is not a dictionary');
   const info = root.get('info');
   if (!isDict(info)) throw new MetainfoError('info', info === undefined ? 'is missing' : 'is not a dictionary');
+  const warnings: string[] = [];
+  if (end < bytes.length) {
+    const extra = bytes.length - end;
+    warnings.push(`ignored ${extra} byte${extra === 1 ? '' : 's'} after the end of the torrent's top-level dictionary`);
+  }
   const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buildTorrent(info, raw.subarray(info.span.start, info.span.end), root);
+  return buildTorrent(info, raw.subarray(info.span.start, info.span.end), root, warnings);
 }
 
 /**
  * Builds a Torrent from a bare info dict (as fetched with BEP 9 metadata exchange),
- * with trackers taken from elsewhere (a magnet link).
+ * with trackers taken from elsewhere (a magnet link). Strict: no trailing bytes.
  */
 export function torrentFromInfo(infoBytes: Uint8Array, trackers: readonly string[] = []): Torrent {
   const info = decode(infoBytes);
   if (!isDict(info)) throw new MetainfoError('info', 'is not a dictionary');
   const raw = Buffer.from(infoBytes.buffer, infoBytes.byteOffset, infoBytes.byteLength);
-  const t = buildTorrent(info, raw, undefined);
+  const t = buildTorrent(info, raw, undefined, []);
   return { ...t, announce: trackers[0], announceList: trackers.length > 1 ? trackers.map((u) => [u]) : [] };
 }
 
-function buildTorrent(info: BDict, infoBytes: Buffer, root: BDict | undefined): Torrent {
+function buildTorrent(info: BDict, infoBytes: Buffer, root: BDict | undefined, warnings: string[]): Torrent {
   const infoHash = createHash('sha1').update(infoBytes).digest();
+  const infoHashHex = infoHash.toString('hex');
   const piecesValue = info.get('pieces');
   if (piecesValue === undefined && info.get('meta version') === 2) {
     throw new UnsupportedTorrentError('v2-only torrents are not supported yet');
   }
 
-  const name = preferUtf8(info, 'name', 'info.name');
-  if (name === undefined) throw new MetainfoError('info.name', 'is missing');
-  checkPathComponent(name, 'info.name');
+  const nameBytes = preferUtf8(info, 'name', 'info.name');
 
   const pieceLength = requireInteger(info.get('piece length'), 'info.piece length');
   if (pieceLength <= 0) throw new MetainfoError('info.piece length', `${pieceLength} is not positive`);
@@ -55,7 +64,7 @@ function buildTorrent(info: BDict, infoBytes: Buffer, root: BDict | undefined): 
     throw new MetainfoError('info.pieces', `length ${piecesValue.length} is not a multiple of 20`);
   }
 
-  const { files, multiFile } = readFiles(info, name);
+  const { name, files, symlinks, multiFile } = readFiles(info, nameBytes, infoHashHex, warnings);
   const length = files.reduce((sum, f) => sum + f.length, 0);
   if (!Number.isSafeInteger(length)) throw new MetainfoError('info', 'total length is too large');
   if (length === 0) throw new MetainfoError('info', 'holds no data (total length 0)');
@@ -73,87 +82,148 @@ function buildTorrent(info: BDict, infoBytes: Buffer, root: BDict | undefined): 
   const pieces: Buffer[] = [];
   for (let i = 0; i < pieceCount; i++) pieces.push(piecesValue.subarray(i * 20, i * 20 + 20));
 
+  const originalName = nameBytes ? statedName(nameBytes) : '';
+  warnings.push(...sanitizeWarnings(name, originalName, multiFile, files, symlinks));
   return {
     infoHash,
-    infoHashHex: infoHash.toString('hex'),
+    infoHashHex,
     infoBytes,
     name,
+    originalName,
     pieceLength,
     pieces,
     length,
     files,
+    symlinks,
+    warnings,
     multiFile,
     private: info.get('private') === 1,
     ...readOuter(root),
   };
 }
 
-function readFiles(info: BDict, name: string): { files: TorrentFile[]; multiFile: boolean } {
+interface FileList {
+  name: string;
+  files: TorrentFile[];
+  symlinks: TorrentSymlink[];
+  multiFile: boolean;
+}
+
+function readFiles(info: BDict, nameBytes: Buffer | undefined, infoHashHex: string, warnings: string[]): FileList {
   const list = info.get('files');
-  const single = info.get('length');
+  let single = info.get('length');
   if (list !== undefined && single !== undefined) {
-    throw new MetainfoError('info', 'has both "length" and "files"');
+    // libtorrent, Transmission and aria2 all read such a torrent by its file list.
+    warnings.push('the info dict has both "length" and "files"; using "files"');
+    single = undefined;
   }
   if (list === undefined) {
     if (single === undefined) throw new MetainfoError('info', 'has neither "length" nor "files"');
+    // A single file has no other name to fall back on: its name is the file's name.
+    if (nameBytes === undefined) throw new MetainfoError('info.name', 'is missing');
+    const name = sanitizeComponent(decodeName(nameBytes));
+    if (name === '') throw new MetainfoError('info.name', `${JSON.stringify(statedName(nameBytes))} leaves no file name`);
     const length = requireInteger(single, 'info.length');
     if (length < 0) throw new MetainfoError('info.length', `${length} is negative`);
-    return { files: [{ path: [name], length, offset: 0, padding: false }], multiFile: false };
+    const file = { path: [name], originalPath: [statedName(nameBytes)], length, offset: 0, padding: false };
+    return { name, files: [file], symlinks: [], multiFile: false };
   }
   if (!isList(list)) throw new MetainfoError('info.files', 'is not a list');
   if (list.length === 0) throw new MetainfoError('info.files', 'is empty');
   if (list.length > MAX_FILES) throw new MetainfoError('info.files', `has more than ${MAX_FILES} entries`);
+  // The folder's name: when the torrent has none (or only an unsafe one), its info-hash.
+  const name = (nameBytes && sanitizeComponent(decodeName(nameBytes))) || infoHashHex;
 
-  const files: TorrentFile[] = [];
-  const seen = new Set<string>();
+  const entries: { path: string[]; originalPath: string[]; length: number; padding: boolean }[] = [];
+  const symlinks: TorrentSymlink[] = [];
   let offset = 0;
   list.forEach((entry, i) => {
     const field = `info.files[${i}]`;
     if (!isDict(entry)) throw new MetainfoError(field, 'is not a dictionary');
-    const length = requireInteger(entry.get('length'), `${field}.length`);
-    if (length < 0) throw new MetainfoError(`${field}.length`, `${length} is negative`);
-    const path = readPath(entry, `${field}.path`);
     const attr = entry.get('attr');
-    const padding = isBytes(attr) && attr.includes(0x70 /* 'p' */);
-    // Pad files are never written, so two of them may share a name (".pad/16384").
-    if (!padding) {
-      const key = path.join('/');
-      if (seen.has(key)) throw new MetainfoError(`${field}.path`, `"${key}" appears twice`);
-      seen.add(key);
+    const attrs = isBytes(attr) ? attr : Buffer.alloc(0);
+    let padding = attrs.includes(0x70 /* 'p' */);
+    // A symlink whose target is missing or not a list of strings is read as an empty file, as
+    // libtorrent reads it: a broken link entry is no reason to refuse the data beside it.
+    const targetValue = entry.get('symlink path');
+    const target = attrs.includes(0x6c /* 'l' */) && isList(targetValue) && targetValue.every(isBytes)
+      ? readComponents(entry, 'symlink path', `${field}.symlink path`)
+      : undefined;
+    const rawPath = readComponents(entry, 'path', `${field}.path`);
+    if (target !== undefined) {
+      // BEP 47: a symlink holds no payload bytes, whatever its "length" says (libtorrent agrees).
+      if (rawPath === undefined) throw new MetainfoError(`${field}.path`, 'is missing');
+      symlinks.push({ ...safePath(rawPath), target: sanitizePath(target.map(decodeName)) });
+      return;
     }
-    files.push({ path, length, offset, padding });
-    offset += length;
+    const length = attrs.includes(0x6c) ? 0 : requireInteger(entry.get('length'), `${field}.length`);
+    if (length < 0) throw new MetainfoError(`${field}.length`, `${length} is negative`);
+    if (rawPath === undefined && !padding) throw new MetainfoError(`${field}.path`, 'is missing');
+    const { path, originalPath } = rawPath ? safePath(rawPath) : { path: ['.pad', String(length)], originalPath: [] };
+    // BitComet's pad files predate BEP 47's attr: libtorrent knows them by name, so does pytor.
+    if (originalPath.some((c) => c.startsWith('_____padding_file_'))) padding = true;
+    entries.push({ path, originalPath, length, padding });
   });
-  checkNoFileIsAFolder(files);
-  return { files, multiFile: true };
+
+  // Pad files never reach the disk, so only data files need distinct names.
+  const data = entries.filter((e) => !e.padding);
+  const distinct = resolveCollisions(data.map((e) => e.path));
+  data.forEach((e, i) => {
+    e.path = distinct[i]!;
+  });
+  const files: TorrentFile[] = entries.map((e) => {
+    const file = { ...e, offset };
+    offset += e.length;
+    return file;
+  });
+  return { name, files, symlinks, multiFile: true };
 }
 
-/** `a` and `a/b` cannot both be files: one would have to be a folder. */
-function checkNoFileIsAFolder(files: readonly TorrentFile[]): void {
-  const folders = new Set<string>();
-  for (const f of files) {
-    if (f.padding) continue;
-    for (let depth = 1; depth < f.path.length; depth++) folders.add(f.path.slice(0, depth).join('/'));
-  }
-  for (const f of files) {
-    if (!f.padding && folders.has(f.path.join('/'))) {
-      throw new MetainfoError('info.files', `"${f.path.join('/')}" is both a file and a folder`);
-    }
-  }
+/** The safe path of a stated one; a path with nothing left is `_` (as libtorrent names it). */
+function safePath(raw: Buffer[]): { path: string[]; originalPath: string[] } {
+  const path = sanitizePath(raw.map(decodeName));
+  return { path: path.length > 0 ? path : [REPLACEMENT], originalPath: raw.map(statedName) };
 }
 
-function readPath(entry: BDict, field: string): string[] {
-  const utf8Path = entry.get('path.utf-8');
-  const value = isList(utf8Path) && utf8Path.length > 0 && utf8Path.every(isBytes) ? utf8Path : entry.get('path');
-  if (!isList(value)) throw new MetainfoError(field, value === undefined ? 'is missing' : 'is not a list');
-  if (value.length === 0) throw new MetainfoError(field, 'is empty');
+/**
+ * A list of byte-string components, `<key>.utf-8` preferred when it is one; undefined when
+ * neither is there or the list is empty. Wrong types are structural faults.
+ */
+function readComponents(entry: BDict, key: string, field: string): Buffer[] | undefined {
+  const utf8Path = entry.get(`${key}.utf-8`);
+  const value = isList(utf8Path) && utf8Path.length > 0 && utf8Path.every(isBytes) ? utf8Path : entry.get(key);
+  if (value === undefined) return undefined;
+  if (!isList(value)) throw new MetainfoError(field, 'is not a list');
+  if (value.length === 0) return undefined;
   if (value.length > MAX_PATH_DEPTH) throw new MetainfoError(field, `is deeper than ${MAX_PATH_DEPTH}`);
   return value.map((c, j) => {
     if (!isBytes(c)) throw new MetainfoError(`${field}[${j}]`, 'is not a byte string');
-    const component = utf8.decode(c);
-    checkPathComponent(component, field);
-    return component;
+    return c;
   });
+}
+
+/** At most this many files are named one by one in the warnings; the rest are counted. */
+const MAX_NAMED_IN_WARNINGS = 5;
+
+function sanitizeWarnings(
+  name: string,
+  originalName: string,
+  multiFile: boolean,
+  files: readonly TorrentFile[],
+  symlinks: readonly TorrentSymlink[],
+): string[] {
+  const out: string[] = [];
+  if (originalName === '') out.push(`the torrent has no name; using its info-hash ${name}`);
+  else if (name !== originalName) out.push(`the torrent's name ${JSON.stringify(originalName)} is unsafe on disk; using ${JSON.stringify(name)}`);
+  const renamed = files.filter((f) => !f.padding && isRenamed(f)).length;
+  if (renamed > 0 && multiFile) {
+    out.push(`${renamed} file name${renamed === 1 ? ' was' : 's were'} changed to be safe on disk (pytor info shows which)`);
+  }
+  symlinks.slice(0, MAX_NAMED_IN_WARNINGS).forEach((l) => {
+    out.push(`symlink ${JSON.stringify(l.path.join('/'))} -> ${JSON.stringify(l.target.join('/'))} is not created (it holds no data)`);
+  });
+  if (symlinks.length > MAX_NAMED_IN_WARNINGS) out.push(`${symlinks.length - MAX_NAMED_IN_WARNINGS} more symlinks are not created`);
+  return out;
 }
 
 function readOuter(root: BDict | undefined): Pick<
@@ -201,13 +271,14 @@ function optionalText(dict: BDict, key: string): string | undefined {
   return text(dict.get(`${key}.utf-8`)) ?? text(dict.get(key));
 }
 
-function preferUtf8(dict: BDict, key: string, field: string): string | undefined {
+/** `<key>.utf-8` when it is a byte string, else `<key>`; undefined when neither is there. */
+function preferUtf8(dict: BDict, key: string, field: string): Buffer | undefined {
   const utf8Value = dict.get(`${key}.utf-8`);
-  if (isBytes(utf8Value)) return utf8.decode(utf8Value);
+  if (isBytes(utf8Value)) return utf8Value;
   const value = dict.get(key);
   if (value === undefined) return undefined;
   if (!isBytes(value)) throw new MetainfoError(field, 'is not a byte string');
-  return utf8.decode(value);
+  return value;
 }
 
 function requireInteger(value: BValue | undefined, field: string): number {

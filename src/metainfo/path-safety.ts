@@ -1,11 +1,13 @@
 import { MetainfoError } from './errors.js';
 
-/** Most file systems refuse longer names; a longer one is an attack or a mistake. */
-export const MAX_COMPONENT_BYTES = 255;
+import { MAX_COMPONENT_BYTES } from './sanitize.js';
+
+/** Deeper paths are refused: no real torrent nests 64 folders, and the full path must fit PATH_MAX. */
 export const MAX_PATH_DEPTH = 64;
 
 /**
- * Throws unless `component` is one plain file or folder name: never empty, `.` or `..`,
+ * The invariant every sanitized component meets (sanitize.ts makes names safe; this checks one,
+ * for tests and for callers that take names from elsewhere). Throws unless `component` is one plain file or folder name: never empty, `.` or `..`,
  * never holding a separator, a NUL, or a drive prefix that would make it absolute.
  */
 export function checkPathComponent(component: string, field: string): void {

@@ -70,6 +70,44 @@ describe('pytor info: the bad-input corpus', () => {
   });
 });
 
+describe('pytor info: unsafe names are opened with safe paths', () => {
+  const UNSAFE = join('test', 'fixtures', 'unsafe');
+  const expected = JSON.parse(readFileSync(join(process.cwd(), UNSAFE, 'expected.json'), 'utf8')) as Record<
+    string,
+    { name: string; paths: string[]; warning?: string }
+  >;
+
+  test('every committed case is listed in expected.json', () => {
+    const files = readdirSync(join(process.cwd(), UNSAFE)).filter((f) => f.endsWith('.torrent')).sort();
+    assert.ok(files.length >= 10, `only ${files.length} cases`);
+    assert.deepEqual(files, Object.keys(expected).sort());
+  });
+
+  for (const [name, want] of Object.entries(expected)) {
+    test(name, async () => {
+      const file = join(UNSAFE, name);
+      const run = await runPytor(['info', '--json', file], { timeoutMs: HANG_GUARD_MS });
+      assert.equal(run.code, 0, run.stderr);
+      const json = JSON.parse(run.stdout) as { name: string; files: { path: string; originalPath?: string }[] };
+      assert.equal(json.name, want.name);
+      assert.deepEqual(json.files.map((f) => f.path), want.paths);
+      // Each stderr line is one escaped warning; never a stack.
+      for (const line of run.stderr.split('\n').filter(Boolean)) assert.match(line, new RegExp(`^pytor: warning: ${file.replace(/[.\\/]/g, '\\$&')}: `));
+      assert.doesNotMatch(run.stderr, /^\s+at /m);
+      if (want.warning) assert.ok(run.stderr.includes(want.warning), run.stderr);
+      else assert.ok(json.files.some((f) => f.originalPath !== undefined) || json.name !== name, 'something was renamed');
+    });
+  }
+
+  test('human output marks the changed names and shows what the torrent states', async () => {
+    const run = await runPytor(['info', join(UNSAFE, 'duplicate-paths.torrent')], { timeoutMs: HANG_GUARD_MS });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^ {2}1 B {2}a\/b$/m);
+    assert.match(run.stdout, /^ \*2 B {2}a\/b\.1$/m);
+    assert.match(run.stdout, /^ {2}a\/b\.1 {2}<- {2}"a" \/ "b"$/m);
+  });
+});
+
 describe('pytor info: inputs made at run time', () => {
   test('a folder given as the torrent', async () => {
     const dir = join(work, 'a-folder.torrent');
@@ -150,7 +188,7 @@ describe('pytor info: inputs made at run time', () => {
 describe('pytor info: output', () => {
   const JSON_KEYS = [
     'infoHash', 'name', 'length', 'pieceLength', 'pieceCount', 'private', 'announce', 'announceList',
-    'urlList', 'files', 'comment', 'createdBy', 'creationDate',
+    'urlList', 'files', 'symlinks', 'comment', 'createdBy', 'creationDate',
   ];
 
   test('--json has exactly the documented fields, in order, with the right values', async () => {
@@ -194,6 +232,7 @@ describe('pytor info: output', () => {
         { path: '.pad/16284', length: 16284, padding: true },
         { path: 'b.txt', length: 5, padding: false },
       ],
+      symlinks: [],
       comment: 'a comment',
       createdBy: 'hand 1.0',
       creationDate: 1700000000,
@@ -250,15 +289,22 @@ describe('pytor info: output', () => {
     // Only printable text and the newlines between rows.
     assert.doesNotMatch(human.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
     assert.ok(human.stdout.includes('x\\x1b]0;pwned\\x07\\x1b[2J\\x0dfake\\x9b31m\\u202eexe.txt'), human.stdout);
-    assert.ok(human.stdout.includes('d\\x1bir/f\\x07\\x08\\x7f'), human.stdout);
+    // The stated path, each component quoted, beside the safe one.
+    assert.ok(human.stdout.includes('"d\\x1bir" / "f\\x07\\x08\\x7f'), human.stdout);
+    assert.ok(human.stdout.includes('d_ir/f___x_]0;pwned__[2J_fake_31m_exe.txt'), human.stdout);
+    // The warnings on stderr are escaped too.
+    assert.match(human.stderr, /^pytor: warning: /);
+    assert.doesNotMatch(human.stderr, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
 
     const json = await runPytor(['info', '--json', file], { timeoutMs: HANG_GUARD_MS });
     assert.equal(json.code, 0, json.stderr);
     assert.doesNotMatch(json.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
     // Escaped, but the JSON still reads back as the exact names.
-    const parsed = JSON.parse(json.stdout) as { name: string; files: { path: string }[]; createdBy: string };
-    assert.equal(parsed.name, evil);
-    assert.equal(parsed.files[0]?.path, `d\x1bir/f\x07\x08\x7f${evil}`);
+    const parsed = JSON.parse(json.stdout) as { name: string; originalName: string; files: { path: string; originalPath: string }[]; createdBy: string };
+    assert.equal(parsed.name, 'x_]0;pwned__[2J_fake_31m_exe.txt');
+    assert.equal(parsed.originalName, evil);
+    assert.equal(parsed.files[0]?.path, 'd_ir/f___x_]0;pwned__[2J_fake_31m_exe.txt');
+    assert.equal(parsed.files[0]?.originalPath, `d\x1bir/f\x07\x08\x7f${evil}`);
     assert.equal(parsed.createdBy, 'b\r\n');
   });
 

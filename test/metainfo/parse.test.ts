@@ -75,7 +75,10 @@ describe('parseTorrent: valid torrents', () => {
     assert.equal(pieceSize(t, 2), 40000 - 2 * 16384);
     assert.throws(() => pieceSize(t, 3), RangeError);
     assert.equal(t.multiFile, false);
-    assert.deepEqual(t.files, [{ path: ['movie.mkv'], length: 40000, offset: 0, padding: false }]);
+    assert.deepEqual(t.files, [{ path: ['movie.mkv'], originalPath: ['movie.mkv'], length: 40000, offset: 0, padding: false }]);
+    assert.equal(t.originalName, 'movie.mkv');
+    assert.deepEqual(t.symlinks, []);
+    assert.deepEqual(t.warnings, []);
     assert.equal(t.announce, 'http://tracker.example/announce');
     assert.deepEqual(t.announceList, []);
     assert.deepEqual(trackerTiers(t), [['http://tracker.example/announce']]);
@@ -245,9 +248,9 @@ describe('parseTorrent: invalid torrents name the field', () => {
   test('name', () => {
     refuses(torrent(info({ name: undefined })), 'info.name', /is missing/);
     refuses(torrent(info({ name: 5 })), 'info.name', /not a byte string/);
-    refuses(torrent(info({ name: '..' })), 'info.name', /"\.\."/);
-    refuses(torrent(info({ name: 'a/b' })), 'info.name', /"\/"/);
-    refuses(torrent(info({ name: '' })), 'info.name', /empty/);
+    // A single file's name is its file name: with nothing safe left, there is no name to use.
+    refuses(torrent(info({ name: '..' })), 'info.name', /"\.\." leaves no file name/);
+    refuses(torrent(info({ name: '' })), 'info.name', /leaves no file name/);
   });
   test('piece length', () => {
     refuses(torrent(info({ 'piece length': undefined })), 'info.piece length', /missing/);
@@ -269,7 +272,11 @@ describe('parseTorrent: invalid torrents name the field', () => {
     refuses(torrent(info({ length: 2n ** 63n })), 'info.length', /out of range/);
     refuses(torrent(info({ length: 'big' })), 'info.length', /not an integer/);
     refuses(torrent({ ...info(), length: undefined }), 'info', /neither "length" nor "files"/);
-    refuses(torrent({ ...info(), files: [{ length: 1, path: ['a'] }] }), 'info', /both "length" and "files"/);
+    // Both: the file list wins, as in libtorrent and Transmission.
+    const both = parseTorrent(torrent({ ...info(), files: [{ length: 40000, path: ['a'] }] }));
+    assert.equal(both.multiFile, true);
+    assert.deepEqual(both.files.map((f) => f.path), [['a']]);
+    assert.match(both.warnings?.join() ?? '', /both "length" and "files"; using "files"/);
     refuses(torrent({ ...info(), length: 0, pieces: Buffer.alloc(0) }), 'info', /total length 0/);
     const huge = Number.MAX_SAFE_INTEGER;
     refuses(torrent(info({ lengths: [1], files: [{ length: huge, path: ['a'] }, { length: huge, path: ['b'] }] })), 'info', /too large/);
@@ -282,36 +289,115 @@ describe('parseTorrent: invalid torrents name the field', () => {
     refuses(torrent(info({ lengths: [1], files: [{ length: 1, path: ['a'] }, { length: -1, path: ['b'] }] })), 'info.files[1].length', /negative/);
     refuses(torrent(info({ lengths: [1], files: [{ length: 1 }] })), 'info.files[0].path', /missing/);
     refuses(torrent(info({ lengths: [1], files: [{ length: 1, path: 'a' }] })), 'info.files[0].path', /not a list/);
-    refuses(torrent(info({ lengths: [1], files: [{ length: 1, path: [] }] })), 'info.files[0].path', /is empty/);
+    refuses(torrent(info({ lengths: [1], files: [{ length: 1, path: [] }] })), 'info.files[0].path', /is missing/);
     refuses(torrent(info({ lengths: [1], files: [{ length: 1, path: [5] }] })), 'info.files[0].path[0]', /not a byte string/);
     refuses(torrent(info({ lengths: [1], files: [{ length: 1, path: Array(65).fill('d') }] })), 'info.files[0].path', /deeper than 64/);
   });
-  test('unsafe paths', () => {
-    const one = (path: Encodable[]) => torrent(info({ lengths: [1], files: [{ length: 1, path }] }));
-    refuses(one(['..', 'etc']), 'info.files[0].path', /"\.\."/);
-    refuses(one(['a', '.']), 'info.files[0].path', /"\."/);
-    refuses(one(['/etc/passwd']), 'info.files[0].path', /"\/"/);
-    refuses(one(['a/b']), 'info.files[0].path', /"\/"/);
-    refuses(one(['a\\b']), 'info.files[0].path', /"\\"/);
-    refuses(one(['a\0b']), 'info.files[0].path', /NUL/);
-    refuses(one(['a', '']), 'info.files[0].path', /empty path component/);
-    refuses(one(['C:', 'x']), 'info.files[0].path', /drive-letter/);
-    refuses(one(['x'.repeat(256)]), 'info.files[0].path', /longer than 255/);
-    refuses(one(['é'.repeat(128)]), 'info.files[0].path', /longer than 255/); // 256 bytes of UTF-8
-    // path.utf-8 is checked as strictly as path.
-    refuses(torrent(info({ lengths: [1], files: [{ length: 1, path: ['ok'], 'path.utf-8': ['..'] }] })), 'info.files[0].path');
+  test('a symlink without a path', () => {
+    const inf = info({ lengths: [1], files: [{ length: 1, path: ['a'] }, { length: 0, attr: 'l', 'symlink path': ['a'] }] });
+    refuses(torrent(inf), 'info.files[1].path', /is missing/);
   });
-  test('duplicate paths and a file that is also a folder', () => {
-    const files = (...paths: string[][]) =>
-      torrent(info({ lengths: paths.map(() => 1), files: paths.map((path) => ({ length: 1, path })) }));
-    refuses(files(['a', 'b'], ['a', 'b']), 'info.files[1].path', /"a\/b" appears twice/);
-    refuses(files(['a'], ['a', 'b']), 'info.files', /"a" is both a file and a folder/);
-    refuses(files(['a', 'b', 'c'], ['a', 'b']), 'info.files', /"a\/b" is both a file and a folder/);
-    assert.equal(parseTorrent(files(['a', 'b'], ['a', 'c'], ['ab'])).files.length, 3);
-    // Different bytes that decode to the same text (invalid UTF-8 -> U+FFFD) would be written
-    // to the same file: duplicates too.
-    const clash = torrent(info({ lengths: [1, 1], files: [{ length: 1, path: [Buffer.from([0xff])] }, { length: 1, path: [Buffer.from([0xfe])] }] }));
-    refuses(clash, 'info.files[1].path', /appears twice/);
+});
+
+describe('parseTorrent: unsafe names are made safe, never refused', () => {
+  /** Multi-file torrent of 1-byte files at `paths`; returns the safe paths, joined. */
+  const safe = (...paths: Encodable[][]) =>
+    parseTorrent(torrent(info({ name: 'top', lengths: paths.map(() => 1), files: paths.map((path) => ({ length: 1, path })) }))).files.map((f) => f.path.join('/'));
+
+  test('`..`, `.` and empty components are dropped; an absolute path becomes relative', () => {
+    assert.deepEqual(safe(['..', 'etc', 'passwd'], ['a', '.', 'b'], ['', 'tmp', 'x'], ['a', '', 'c']), ['etc/passwd', 'a/b', 'tmp/x', 'a/c']);
+    assert.deepEqual(safe(['..', ''], ['.']), ['_', '_.1']);
+  });
+  test('separators and control characters inside a component are replaced by _', () => {
+    assert.deepEqual(safe(['/etc/passwd'], ['a\\b'], ['a\0b'], ['x\x1b[2J'], ['rtl\u202egpj.exe']), ['_etc_passwd', 'a_b', 'a_b.1', 'x_[2J', 'rtl_gpj.exe']);
+  });
+  test('a drive prefix loses its colon', () => {
+    assert.deepEqual(safe(['C:', 'x'], ['d:evil']), ['C_/x', 'd_evil']);
+  });
+  test('a component over 255 bytes is cut on a character boundary, keeping its extension', () => {
+    const [a, b] = safe(['x'.repeat(300) + '.mkv'], ['é'.repeat(200)]);
+    assert.equal(a, 'x'.repeat(251) + '.mkv');
+    assert.equal(b, 'é'.repeat(127)); // 254 bytes: a 128th é would make 256
+  });
+  test('duplicates, case-only twins and a file named like a folder get file.N.ext', () => {
+    assert.deepEqual(safe(['a', 'b.txt'], ['a', 'b.txt'], ['a', 'B.TXT'], ['a', 'b.1.txt']), ['a/b.txt', 'a/b.1.txt', 'a/B.2.TXT', 'a/b.1.1.txt']);
+    assert.deepEqual(safe(['a'], ['a', 'b']), ['a.1', 'a/b']);
+    assert.deepEqual(safe(['a', 'b', 'c'], ['a', 'b']), ['a/b/c', 'a/b.1']);
+    // Different invalid bytes that repair to the same text are duplicates too.
+    assert.deepEqual(safe([Buffer.from([0xff])], [Buffer.from([0xfe])]), ['_', '_.1']);
+  });
+  test('the raw path is kept beside the safe one; the info-hash is of the raw bytes', () => {
+    const inf = info({ name: 'top', lengths: [1], files: [{ length: 1, path: ['..', 'a\\b'] }] });
+    const t = parseTorrent(torrent(inf));
+    assert.deepEqual(t.files[0]?.path, ['a_b']);
+    assert.deepEqual(t.files[0]?.originalPath, ['..', 'a\\b']);
+    assert.equal(t.infoHashHex, sha1(encode(inf)));
+    assert.match(t.warnings?.join('\n') ?? '', /1 file name was changed/);
+  });
+  test('the torrent name: replaced characters, or the info-hash when nothing is left', () => {
+    const named = (name: Encodable | undefined) => parseTorrent(torrent(info({ name, lengths: [1] })));
+    assert.equal(named('a/b').name, 'a_b');
+    assert.equal(named('a/b').originalName, 'a/b');
+    for (const name of ['..', '', undefined]) {
+      const t = named(name);
+      assert.equal(t.name, t.infoHashHex);
+      assert.equal(t.originalName, name === undefined ? '' : name);
+    }
+    const single = parseTorrent(torrent(info({ name: 'a\\b.mkv' })));
+    assert.equal(single.name, 'a_b.mkv');
+    assert.deepEqual(single.files[0]?.path, ['a_b.mkv']);
+    assert.deepEqual(single.files[0]?.originalPath, ['a\\b.mkv']);
+  });
+  test('invalid UTF-8 becomes _, unless name.utf-8 / path.utf-8 says better', () => {
+    const t = parseTorrent(torrent(info({ name: Buffer.from([0x61, 0xff]), lengths: [1], files: [{ length: 1, path: [Buffer.from([0xc3, 0x28])] }] })));
+    assert.equal(t.name, 'a_');
+    assert.equal(t.originalName, 'a\ufffd');
+    assert.deepEqual(t.files[0]?.path, ['_(']);
+  });
+  test('BEP 47 pad files: no path needed, never in the duplicate check', () => {
+    const inf = info({
+      name: 'p',
+      lengths: [1, 16383, 1, 16383, 1],
+      files: [
+        { length: 1, path: ['a'] },
+        { length: 16383, attr: 'p' },
+        { length: 1, path: ['b'] },
+        { length: 16383, attr: 'p', path: ['..', '..', 'x'] },
+        { length: 1, path: ['_____padding_file_0'] },
+      ],
+    });
+    const t = parseTorrent(torrent(inf));
+    assert.deepEqual(t.files.map((f) => [f.path.join('/'), f.padding, f.offset]), [
+      ['a', false, 0], ['.pad/16383', true, 1], ['b', false, 16384], ['x', true, 16385], ['_____padding_file_0', true, 32768],
+    ]);
+    assert.equal(t.length, 32769);
+  });
+  test('BEP 47 symlinks hold no payload and are listed apart', () => {
+    const inf = info({
+      name: 's',
+      lengths: [5, 3],
+      files: [
+        { length: 5, path: ['a'] },
+        { length: 999, attr: 'l', path: ['link'], 'symlink path': ['..', '..', 'etc', 'passwd'] },
+        { length: 3, path: ['b'] },
+        { length: 77, attr: 'l', path: ['no-target'] },
+        { length: 78, attr: 'l', path: ['bad-target'], 'symlink path': 'not a list' },
+      ],
+    });
+    const t = parseTorrent(torrent(inf));
+    assert.equal(t.length, 8);
+    // A symlink without a target is an empty file, as libtorrent reads it.
+    assert.deepEqual(t.files.map((f) => [f.path.join('/'), f.length, f.offset]), [['a', 5, 0], ['b', 3, 5], ['no-target', 0, 8], ['bad-target', 0, 8]]);
+    assert.deepEqual(t.symlinks, [{ path: ['link'], originalPath: ['link'], target: ['etc', 'passwd'] }]);
+    assert.match(t.warnings?.join('\n') ?? '', /symlink "link" -> "etc\/passwd" is not created/);
+  });
+  test('bytes after the top-level dictionary are a warning, not an error', () => {
+    const bytes = torrent(info());
+    const t = parseTorrent(Buffer.concat([bytes, Buffer.from('\r\nxyz')]));
+    assert.equal(t.infoHashHex, parseTorrent(bytes).infoHashHex);
+    assert.deepEqual(t.warnings, ["ignored 5 bytes after the end of the torrent's top-level dictionary"]);
+    // The info dict from BEP 9 metadata stays strict.
+    assert.throws(() => torrentFromInfo(Buffer.concat([encode(info()), Buffer.from('x')])), BencodeError);
   });
 });
 
