@@ -131,7 +131,7 @@ async function main(): Promise<number> {
         case 'pytor': {
           const r = await runMeasured({
             cmd: process.execPath,
-            args: [path.resolve(process.cwd(), 'bin', 'pytor.js'), 'download', torrentFile, '-o', out, '--peer', `${LOOPBACK}:${seedPort}`, '--quiet', '--json'],
+            args: [path.resolve(process.cwd(), 'bin', 'pytor.js'), 'download', torrentFile, '-o', out, '--peer', `${LOOPBACK}:${seedPort}`, '--quiet', '--json', '--no-dht', '--state-dir', path.join(work, 'state')],
             timeoutMs,
           });
           return fromMeasured(r, file, 'pytor');

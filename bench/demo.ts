@@ -113,7 +113,7 @@ async function main(): Promise<number> {
     const seedLines: string[] = [];
     let onReady = () => {};
     const ready = new Promise<void>((resolve) => (onReady = resolve));
-    const seeder = pytor(['seed', torrentFile, '-d', seedDir, '--bind', '127.0.0.1', '--port', '0'], 'pipe', (l) => {
+    const seeder = pytor(['seed', torrentFile, '-d', seedDir, '--bind', '127.0.0.1', '--port', '0', '--no-dht', '--state-dir', path.join(dir, 'state')], 'pipe', (l) => {
       seedLines.push(l);
       const m = /^seeding .* on port (\d+)$/.exec(l);
       if (m) {
@@ -129,7 +129,7 @@ async function main(): Promise<number> {
 
     say('pytor download (child process; its progress below)');
     const t0 = Date.now();
-    const download = pytor(['download', torrentFile, '-o', leechDir, '--bind', '127.0.0.1', '--port', '0'], 'inherit');
+    const download = pytor(['download', torrentFile, '-o', leechDir, '--bind', '127.0.0.1', '--port', '0', '--no-dht', '--state-dir', path.join(dir, 'state')], 'inherit');
     children.push(download);
     const code = await download.exited;
     const seconds = (Date.now() - t0) / 1000;

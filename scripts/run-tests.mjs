@@ -25,6 +25,9 @@ if (files.length === 0) {
 const args = ['--test', '--test-concurrency=1', '--test-timeout=600000', ...process.argv.slice(2), ...files];
 // Every pytor the tests start keeps its state (resume data) in a temp folder, never in the home folder.
 const stateHome = mkdtempSync(join(tmpdir(), 'pytor-test-state-'));
-const result = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, XDG_STATE_HOME: stateHome } });
+// And no pytor the tests start may join the public DHT: no bootstrap routers (a test that wants
+// a DHT passes --dht-bootstrap with a loopback node).
+const env = { ...process.env, XDG_STATE_HOME: stateHome, PYTOR_DHT_BOOTSTRAP: '' };
+const result = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 rmSync(stateHome, { recursive: true, force: true });
 process.exit(result.status ?? 1);

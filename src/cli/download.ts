@@ -7,12 +7,23 @@ import { TrackerTiers } from '../tracker/index.js';
 import { CliError, EXIT } from './errors.js';
 import { loadTorrent } from './load.js';
 import { isMagnet, saveTorrentFile } from './magnet.js';
-import { addConnectionOptions, addOutputOptions, addStateOptions, positiveNumber, type ConnectionOptions, type OutputOptions, type StateOptions } from './options.js';
+import {
+  addConnectionOptions,
+  addDhtOptions,
+  addOutputOptions,
+  addStateOptions,
+  dhtSettings,
+  positiveNumber,
+  type ConnectionOptions,
+  type DhtCliOptions,
+  type OutputOptions,
+  type StateOptions,
+} from './options.js';
 import { ProgressView } from './progress.js';
 import { runTorrent } from './run-torrent.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
-export interface TransferOptions extends ConnectionOptions, OutputOptions, StateOptions {
+export interface TransferOptions extends ConnectionOptions, OutputOptions, StateOptions, DhtCliOptions {
   readonly output: string;
   readonly seed?: boolean;
   readonly seedRatio?: number;
@@ -31,6 +42,7 @@ export function registerDownload(program: Command): void {
   })
     .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
     .option('--seed-ratio <r>', 'with --seed: stop after uploading r times the size', positiveNumber);
+  addDhtOptions(command);
   addStateOptions(command);
   addOutputOptions(command, 'print nothing but errors')
     .option('--save-torrent <file>', 'with a magnet link: also write the fetched metadata as a .torrent')
@@ -38,13 +50,14 @@ export function registerDownload(program: Command): void {
       if (isMagnet(source)) {
         // Metadata first (BEP 9), then the same transfer as for a .torrent, in one engine torrent.
         const magnet = parseMagnet(source);
-        requireSources(magnet.trackers.length > 0 && opts.trackers, opts.peer.length + magnet.peers.length > 0, opts.trackers, 'magnet link');
+        requireSources(magnet.trackers.length > 0 && opts.trackers, opts.peer.length + magnet.peers.length > 0 || opts.dht, opts.trackers, 'magnet link');
         process.exitCode = await runTransfer({ magnet }, opts);
         return;
       }
       if (opts.saveTorrent !== undefined) throw new CliError('--save-torrent is for magnet links');
       const torrent = await loadTorrent(source);
-      requireSources(new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length > 0, opts.peer.length > 0, opts.trackers, 'torrent');
+      const dhtUsable = opts.dht && !torrent.private;
+      requireSources(new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length > 0, opts.peer.length > 0 || dhtUsable, opts.trackers, 'torrent');
       process.exitCode = await runTransfer({ torrent }, opts);
     });
 }
@@ -52,7 +65,8 @@ export function registerDownload(program: Command): void {
 /** Without trackers and peers there is nobody to ask: say so at once rather than wait forever. */
 function requireSources(hasTrackers: boolean, hasPeers: boolean, trackersOn: boolean, what: string): void {
   if (hasTrackers || hasPeers) return;
-  throw new CliError(trackersOn ? `the ${what} lists no trackers; give peers with --peer host:port` : 'no peers: give --peer host:port');
+  const fix = 'give peers with --peer host:port (or leave the DHT on)';
+  throw new CliError(trackersOn ? `the ${what} lists no trackers; ${fix}` : `no peers: ${fix}`);
 }
 
 /** Downloads (and optionally seeds) one torrent; resolves to the exit code. */
@@ -69,6 +83,7 @@ export async function runTransfer(source: { torrent: Torrent } | { magnet: Magne
     trackers: opts.trackers,
     stateDir: opts.stateDir,
     recheck: opts.recheck,
+    dht: dhtSettings(opts),
     seed: { keepSeeding: opts.seed ?? false, ratio: opts.seed ? opts.seedRatio : undefined },
     view,
     showNotes: !opts.quiet && !opts.json,

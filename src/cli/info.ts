@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { isRenamed, type Torrent, type TorrentFile } from '../metainfo/index.js';
 import { loadTorrent } from './load.js';
 import { fetchMagnet, isMagnet, magnetJson, magnetOf, magnetText } from './magnet.js';
-import { collectPeer, portNumber } from './options.js';
+import { addDhtOptions, collectPeer, dhtSettings, portNumber, type DhtCliOptions } from './options.js';
 import type { PeerAddress } from '../peer/address.js';
 import { parseMagnet } from '../magnet/index.js';
 import { InvalidArgumentError } from 'commander';
 import { formatBytes, safeText } from './terminal.js';
 
 export function registerInfo(program: Command): void {
-  program
+  const command = program
     .command('info')
     .description('show what a .torrent file or magnet link holds')
     .argument('<torrent>', '.torrent file or magnet link')
@@ -18,7 +18,8 @@ export function registerInfo(program: Command): void {
     .option('--fetch', 'magnet link: fetch the metadata from peers and show the full info')
     .option('-p, --peer <host:port>', 'with --fetch: ask this peer too (repeatable)', collectPeer, [])
     .option('--port <n>', 'with --fetch: TCP port to listen on', portNumber, 0)
-    .option('--timeout <seconds>', 'with --fetch: give up after this long', secondsOption, 60)
+    .option('--timeout <seconds>', 'with --fetch: give up after this long', secondsOption, 60);
+  addDhtOptions(command)
     .action(async (source: string, opts: InfoOptions) => {
       if (isMagnet(source)) {
         if (!opts.fetch) {
@@ -26,7 +27,7 @@ export function registerInfo(program: Command): void {
           process.stdout.write(opts.magnet ? `${source.trim()}\n` : opts.json ? `${jsonText(magnetJson(magnet))}\n` : magnetText(magnet));
           return;
         }
-        const torrent = await fetchMagnet(source, { peer: opts.peer, port: opts.port, timeoutS: opts.timeout, progress: !opts.json });
+        const torrent = await fetchMagnet(source, { peer: opts.peer, port: opts.port, timeoutS: opts.timeout, progress: !opts.json, dht: dhtSettings(opts) });
         process.stdout.write(opts.magnet ? `${magnetOf(torrent)}\n` : opts.json ? `${jsonText(infoJson(torrent))}\n` : infoText(torrent));
         return;
       }
@@ -36,7 +37,7 @@ export function registerInfo(program: Command): void {
     });
 }
 
-interface InfoOptions {
+interface InfoOptions extends DhtCliOptions {
   json?: boolean;
   magnet?: boolean;
   fetch?: boolean;

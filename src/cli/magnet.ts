@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { encode } from '../bencode/index.js';
 import { formatMagnet, parseMagnet, type Magnet } from '../magnet/index.js';
 import { trackerTiers, type Torrent } from '../metainfo/index.js';
+import type { ClientDhtOptions } from '../client/index.js';
 import type { PeerAddress } from '../peer/address.js';
 import { CliError, EXIT } from './errors.js';
 import { runTorrent } from './run-torrent.js';
@@ -26,14 +27,16 @@ export interface MagnetFetchOptions {
   readonly progress?: boolean;
   /** Give up after this many seconds (default: never, until Ctrl-C). */
   readonly timeoutS?: number;
+  /** The DHT, when on. */
+  readonly dht?: ClientDhtOptions;
 }
 
 /** Fetches and verifies the metadata of a magnet link; throws CliError when it cannot. */
 export async function fetchMagnet(uri: string, opts: MagnetFetchOptions): Promise<Torrent> {
   const magnet = parseMagnet(uri);
   const useTrackers = opts.trackers ?? true;
-  if ((!useTrackers || magnet.trackers.length === 0) && opts.peer.length + magnet.peers.length === 0) {
-    throw new CliError(useTrackers ? 'the magnet link lists no trackers; give peers with --peer host:port' : 'no peers: give --peer host:port');
+  if ((!useTrackers || magnet.trackers.length === 0) && opts.peer.length + magnet.peers.length === 0 && !opts.dht) {
+    throw new CliError(useTrackers ? 'the magnet link lists no trackers; give peers with --peer host:port (or leave the DHT on)' : 'no peers: give --peer host:port');
   }
   const line = opts.progress && process.stdout.isTTY ? new StatusLine(process.stdout) : undefined;
   const run = await runTorrent(
@@ -48,6 +51,7 @@ export async function fetchMagnet(uri: string, opts: MagnetFetchOptions): Promis
       bind: opts.bind,
       trackers: useTrackers,
       timeoutS: opts.timeoutS,
+      dht: opts.dht,
       view: { update: () => undefined, finish: () => undefined, note: () => undefined, metadata: (s) => line?.show(describeMetadata(s)) },
       showNotes: false,
     },

@@ -1,6 +1,8 @@
 // Option parsers and the options `download` and `seed` share, so both commands take (and
 // describe) them the same way.
 import { InvalidArgumentError, type Command } from 'commander';
+import type { ClientDhtOptions } from '../client/index.js';
+import { DEFAULT_BOOTSTRAP } from '../dht/index.js';
 import { parseAddress, type PeerAddress } from '../peer/address.js';
 
 /** The peer and listening options of a transfer. */
@@ -16,6 +18,13 @@ export interface ConnectionOptions {
 export interface StateOptions {
   readonly stateDir?: string;
   readonly recheck?: boolean;
+}
+
+/** The DHT's switches (BEP 5). */
+export interface DhtCliOptions {
+  readonly dht: boolean;
+  readonly dhtPort?: number;
+  readonly dhtBootstrap: PeerAddress[];
 }
 
 /** How a transfer reports. */
@@ -46,6 +55,36 @@ export function addStateOptions(command: Command): Command {
   return command
     .option('--state-dir <dir>', 'where resume data lives (default: $XDG_STATE_HOME/pytor or ~/.local/state/pytor)')
     .option('--recheck', 'ignore resume data: hash all the data on disk again');
+}
+
+/** Adds --no-dht, --dht-port and --dht-bootstrap (DhtCliOptions). */
+export function addDhtOptions(command: Command): Command {
+  return command
+    .option('--no-dht', 'do not use the DHT to find peers')
+    .option('--dht-port <n>', 'UDP port for the DHT (default: the --port number)', portNumber)
+    .option('--dht-bootstrap <host:port>', 'join the DHT through this node (repeatable; replaces the built-in routers)', collectPeer, []);
+}
+
+/**
+ * The DHT settings for the engine, or undefined when off. Bootstrap nodes: --dht-bootstrap,
+ * else $PYTOR_DHT_BOOTSTRAP (comma-separated host:port; empty means none, so only the saved
+ * table is used: the test suite sets it), else the public routers by host name.
+ */
+export function dhtSettings(opts: DhtCliOptions, env: NodeJS.ProcessEnv = process.env): ClientDhtOptions | undefined {
+  if (!opts.dht) return undefined;
+  let bootstrap: readonly PeerAddress[] = DEFAULT_BOOTSTRAP;
+  if (opts.dhtBootstrap.length > 0) bootstrap = opts.dhtBootstrap;
+  else if (env.PYTOR_DHT_BOOTSTRAP !== undefined) {
+    bootstrap = env.PYTOR_DHT_BOOTSTRAP.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+      .map((s) => {
+        const a = parseAddress(s);
+        if (!a) throw new InvalidArgumentError(`PYTOR_DHT_BOOTSTRAP: expected host:port, got ${JSON.stringify(s)}`);
+        return a;
+      });
+  }
+  return { port: opts.dhtPort, bootstrap };
 }
 
 /** Adds -q/--quiet and --json (OutputOptions), in that order. */

@@ -19,6 +19,10 @@ import { loadTorrent } from './load.js';
 import { isMagnet } from './magnet.js';
 import { parseMagnet } from '../magnet/index.js';
 import { jsonText } from './json-text.js';
+import type { ClientDhtOptions } from '../client/index.js';
+import { defaultStateDir } from '../client/index.js';
+import { addDhtOptions, dhtSettings, type DhtCliOptions } from './options.js';
+import { askDht, type DhtReport } from './peers-dht.js';
 import { safeText } from './terminal.js';
 
 export const DEFAULT_TIMEOUT_S = 15;
@@ -32,6 +36,9 @@ export interface PeersOptions {
   timeout: number;
   port: number;
   json?: boolean;
+  /** Look the torrent up in the DHT too (public torrents only). */
+  dht?: ClientDhtOptions;
+  stateDir?: string;
 }
 
 export interface TrackerReport {
@@ -41,16 +48,17 @@ export interface TrackerReport {
 }
 
 export function registerPeers(program: Command): void {
-  program
+  const command = program
     .command('peers')
-    .description("ask the torrent's trackers for peers and list them")
+    .description("ask the torrent's trackers and the DHT for peers and list them")
     .argument('<torrent>', '.torrent file or magnet link (its `tr` trackers)')
-    .option('--timeout <seconds>', 'give up on trackers after this many seconds', parseSeconds, DEFAULT_TIMEOUT_S)
+    .option('--timeout <seconds>', 'give up on trackers and the DHT after this many seconds', parseSeconds, DEFAULT_TIMEOUT_S)
     .option('--port <port>', 'port to announce to the trackers', parsePort, DEFAULT_PORT)
     .option('--json', 'print one JSON object')
-    .action(async (source: string, opts: PeersOptions) => {
-      await runPeers(isMagnet(source) ? magnetTarget(source) : await loadTorrent(source), opts);
-    });
+    .option('--state-dir <dir>', 'where the DHT table is kept (default: $XDG_STATE_HOME/pytor or ~/.local/state/pytor)');
+  addDhtOptions(command).action(async (source: string, opts: Omit<PeersOptions, 'dht'> & DhtCliOptions) => {
+    await runPeers(isMagnet(source) ? magnetTarget(source) : await loadTorrent(source), { ...opts, dht: dhtSettings(opts) });
+  });
 }
 
 function parseSeconds(value: string): number {
@@ -80,17 +88,19 @@ const defaultIo = (): PeersIo => ({
 
 /** Does the work of the command; throws CliError (exit 1) when no tracker answered. */
 /** What announcing needs of a torrent; a magnet link gives it too (size unknown). */
-export type PeersTarget = Pick<Torrent, 'infoHash' | 'announce' | 'announceList' | 'length'>;
+export type PeersTarget = Pick<Torrent, 'infoHash' | 'announce' | 'announceList' | 'length' | 'private'>;
 
 /** A magnet's trackers, each its own tier; `left` is unknown, so a small non-zero stand-in (0 would make us a seed). */
 function magnetTarget(uri: string): PeersTarget {
   const m = parseMagnet(uri);
-  return { infoHash: m.infoHash, announce: m.trackers[0], announceList: m.trackers.map((u) => [u]), length: 16 * 1024 };
+  return { infoHash: m.infoHash, announce: m.trackers[0], announceList: m.trackers.map((u) => [u]), length: 16 * 1024, private: false };
 }
 
 export async function runPeers(torrent: PeersTarget, opts: PeersOptions, io: PeersIo = defaultIo()): Promise<void> {
   const tiers = new TrackerTiers(trackerTiers(torrent)).list();
-  if (tiers.length === 0) throw new CliError('the torrent lists no trackers');
+  // BEP 27: a private torrent's peers come from its trackers only.
+  const dht = torrent.private ? undefined : opts.dht;
+  if (tiers.length === 0 && !dht) throw new CliError(torrent.private ? 'the torrent lists no trackers' : 'the torrent lists no trackers (and the DHT is off)');
   const announce = io.announce ?? announceAny;
   const params: AnnounceParams = {
     infoHash: torrent.infoHash,
@@ -103,18 +113,27 @@ export async function runPeers(torrent: PeersTarget, opts: PeersOptions, io: Pee
     event: 'started',
     numwant: NUMWANT,
   };
-  const reports = await askAll(tiers, params, opts.timeout * 1000, announce);
-  await sayStopped(reports, params, Math.min(STOP_TIMEOUT_MS, opts.timeout * 1000), announce);
+  const [reports, dhtReport] = await Promise.all([
+    askAll(tiers, params, opts.timeout * 1000, announce).then(async (r) => {
+      await sayStopped(r, params, Math.min(STOP_TIMEOUT_MS, opts.timeout * 1000), announce);
+      return r;
+    }),
+    dht ? askDht(torrent.infoHash, dht, opts.stateDir ?? defaultStateDir(), opts.timeout * 1000) : undefined,
+  ]);
 
-  const peers = uniquePeers(reports, ownEndpoints(opts.port));
-  io.write(opts.json ? `${jsonText(toJson(reports, peers))}\n` : toText(reports, peers, io.color));
+  const peers = uniquePeers(reports, dhtReport, ownEndpoints(opts.port));
+  io.write(opts.json ? `${jsonText(toJson(reports, peers, dhtReport))}\n` : toText(reports, peers, io.color, dhtReport));
 
   const answered = reports.filter((r) => r.result).length;
-  if (answered === 0) {
+  if (answered === 0 && !(dhtReport && dhtReport.nodes > 0)) {
     const only = reports.length === 1 ? reports[0] : undefined;
+    if (reports.length === 0) throw new CliError(`no peers found: ${dhtReport?.error ?? 'the DHT was not reached'}`);
     throw new CliError(only?.error ? `no tracker answered: ${only.error}` : `none of the ${reports.length} trackers answered`);
   }
 }
+
+/** Where each peer was heard of: `tracker`, `dht` or both. */
+export type PeerSources = Map<string, ('tracker' | 'dht')[]>;
 
 /**
  * Tiers in parallel; within a tier, trackers one after another in BEP 12 order. Every
@@ -125,8 +144,9 @@ export async function askAll(tiers: string[][], params: AnnounceParams, timeoutM
   const perTier = await Promise.all(
     tiers.map(async (tier) => {
       const out: TrackerReport[] = [];
-      for (const url of tier) {
-        const left = deadline - Date.now();
+      for (const [i, url] of tier.entries()) {
+        // The first of each tier starts now: it gets the whole deadline (not 999 ms of it).
+        const left = i === 0 ? timeoutMs : deadline - Date.now();
         if (left <= 0) {
           out.push({ url, error: `not asked: the ${timeoutMs / 1000}s deadline passed` });
           continue;
@@ -169,22 +189,24 @@ function ownEndpoints(port: number): Set<string> {
   return own;
 }
 
-function uniquePeers(reports: readonly TrackerReport[], exclude: ReadonlySet<string>): string[] {
-  const seen = new Set<string>();
-  for (const r of reports) {
-    for (const p of r.result?.peers ?? []) {
-      const key = formatPeer(p);
-      if (!exclude.has(key)) seen.add(key);
-    }
-  }
-  return [...seen];
+function uniquePeers(reports: readonly TrackerReport[], dht: DhtReport | undefined, exclude: ReadonlySet<string>): PeerSources {
+  const seen: PeerSources = new Map();
+  const note = (key: string, source: 'tracker' | 'dht') => {
+    if (exclude.has(key)) return;
+    const sources = seen.get(key) ?? [];
+    if (!sources.includes(source)) sources.push(source);
+    seen.set(key, sources);
+  };
+  for (const r of reports) for (const p of r.result?.peers ?? []) note(formatPeer(p), 'tracker');
+  for (const key of dht?.peers ?? []) note(key, 'dht');
+  return seen;
 }
 
 function peerStrings(peers: readonly TrackerPeer[]): string[] {
   return [...new Set(peers.map(formatPeer))];
 }
 
-export function toJson(reports: readonly TrackerReport[], peers: readonly string[]) {
+export function toJson(reports: readonly TrackerReport[], peers: PeerSources, dht?: DhtReport) {
   return {
     trackers: reports.map((r) => ({
       url: r.url,
@@ -196,11 +218,13 @@ export function toJson(reports: readonly TrackerReport[], peers: readonly string
       warning: r.result?.warning ?? null,
       peers: r.result ? peerStrings(r.result.peers) : [],
     })),
-    peers: [...peers],
+    dht: dht ? { ok: dht.nodes > 0, nodes: dht.nodes, error: dht.error ?? null, peers: [...dht.peers] } : null,
+    peers: [...peers.keys()],
+    peerSources: Object.fromEntries(peers),
   };
 }
 
-export function toText(reports: readonly TrackerReport[], peers: readonly string[], color: boolean): string {
+export function toText(reports: readonly TrackerReport[], peers: PeerSources, color: boolean, dht?: DhtReport): string {
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const lines: string[] = [];
   for (const r of reports) {
@@ -219,6 +243,11 @@ export function toText(reports: readonly TrackerReport[], peers: readonly string
       lines.push(`${paint('31', 'error')} ${url}  ${safeText(r.error ?? 'unknown error')}`);
     }
   }
-  lines.push(...peers.map(safeText));
+  if (dht) {
+    const what = dht.nodes > 0 ? `${dht.nodes} nodes, ${dht.peers.length} peers` : safeText(dht.error ?? 'not reached');
+    lines.push(`${paint(dht.nodes > 0 ? '32' : '31', 'dht')}   ${what}`);
+  }
+  // Each peer with where it was heard of.
+  for (const [peer, sources] of peers) lines.push(`${safeText(peer)}  ${sources.join(',')}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 // The command line's way of driving the engine: one Client with one torrent, its events shown
 // through a view, Ctrl-C turned into a clean stop. Shared by download, seed and info --fetch.
 import createDebug from 'debug';
-import { Client, defaultStateDir, type AddOptions, type ClientTorrent } from '../client/index.js';
+import { Client, defaultStateDir, type AddOptions, type ClientDhtOptions, type ClientTorrent } from '../client/index.js';
 import type { Magnet } from '../magnet/index.js';
 import type { Torrent } from '../metainfo/index.js';
 import type { MetadataStats } from '../session/metadata.js';
@@ -25,6 +25,8 @@ export interface RunOptions extends AddOptions {
   readonly port: number;
   readonly bind?: string;
   readonly stateDir?: string;
+  /** The DHT, when on. */
+  readonly dht?: ClientDhtOptions;
   readonly view: TransferView;
   /** Print notes (port fallback) through the view. */
   readonly showNotes: boolean;
@@ -54,7 +56,7 @@ export interface RunResult {
 export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet }, opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const view = opts.view;
-  const client = await Client.open({ stateDir: opts.stateDir ?? defaultStateDir(), port: opts.port, bind: opts.bind });
+  const client = await Client.open({ stateDir: opts.stateDir ?? defaultStateDir(), port: opts.port, bind: opts.bind, dht: opts.dht });
   if (opts.port !== 0 && client.port !== opts.port && opts.showNotes) view.note(`port ${opts.port} is taken; listening on ${client.port}`);
   let t: ClientTorrent;
   try {

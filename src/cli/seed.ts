@@ -9,13 +9,24 @@ import { TrackerTiers } from '../tracker/index.js';
 import { countsJson } from './download.js';
 import { CliError, EXIT } from './errors.js';
 import { loadTorrent } from './load.js';
-import { addConnectionOptions, addOutputOptions, addStateOptions, positiveNumber, type ConnectionOptions, type OutputOptions, type StateOptions } from './options.js';
+import {
+  addConnectionOptions,
+  addDhtOptions,
+  addOutputOptions,
+  addStateOptions,
+  dhtSettings,
+  positiveNumber,
+  type ConnectionOptions,
+  type DhtCliOptions,
+  type OutputOptions,
+  type StateOptions,
+} from './options.js';
 import { PLAIN_LINE_INTERVAL_MS, ProgressView, type ProgressMode } from './progress.js';
 import { runTorrent, type TransferView } from './run-torrent.js';
 import { StatusLine } from './status-line.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
-export interface SeedOptions extends ConnectionOptions, OutputOptions, StateOptions {
+export interface SeedOptions extends ConnectionOptions, OutputOptions, StateOptions, DhtCliOptions {
   readonly dir: string;
   readonly seedRatio?: number;
 }
@@ -31,6 +42,7 @@ export function registerSeed(program: Command): void {
     bind: 'address to listen on (default: all, IPv4 and IPv6)',
     noTrackers: 'do not contact trackers (peers connect in, or use --peer)',
   }).option('--seed-ratio <r>', 'stop after uploading r times the size', positiveNumber);
+  addDhtOptions(command);
   addStateOptions(command);
   addOutputOptions(command, 'print nothing but errors and warnings')
     .action(async (source: string, opts: SeedOptions) => {
@@ -58,6 +70,7 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
     trackers: opts.trackers,
     stateDir: opts.stateDir,
     recheck: opts.recheck,
+    dht: dhtSettings(opts),
     readOnly: true,
     seed: { keepSeeding: true, ratio: opts.seedRatio },
     view,
@@ -78,7 +91,7 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
       }
       if (showNotes) {
         view.note(`seeding ${name} (${formatBytes(s.verified)} of ${formatBytes(s.length)}) on port ${port}`);
-        if (!hasTrackers && opts.peer.length === 0) view.note('no trackers: waiting for peers to connect');
+        if (!hasTrackers && opts.peer.length === 0) view.note(opts.dht && !torrent.private ? 'no trackers: announced to the DHT; waiting for peers' : 'no trackers: waiting for peers to connect');
       }
     },
   });

@@ -8,8 +8,11 @@
  * `removed` (torrent). Each ClientTorrent emits its own finer events (torrent.ts).
  */
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import createDebug from 'debug';
+import { DhtNode } from '../dht/index.js';
 import type { Magnet } from '../magnet/index.js';
+import type { PeerAddress } from '../peer/address.js';
 import type { Torrent } from '../metainfo/index.js';
 import { PeerListener } from '../session/listener.js';
 import { makePeerId } from '../tracker/index.js';
@@ -29,6 +32,15 @@ export interface ClientOptions {
   readonly listen?: boolean;
   readonly peerId?: Buffer;
   readonly now?: () => number;
+  /** The DHT (BEP 5), shared by every public torrent; absent: off. */
+  readonly dht?: ClientDhtOptions;
+}
+
+export interface ClientDhtOptions {
+  /** UDP port (default: the TCP listen port; a free one when taken). */
+  readonly port?: number;
+  /** Where to join the DHT when the saved table is empty (public routers by host name, or loopback in tests). */
+  readonly bootstrap: readonly PeerAddress[];
 }
 
 export class DuplicateTorrentError extends Error {
@@ -51,6 +63,8 @@ export class Client extends EventEmitter {
     private readonly listener: PeerListener | undefined,
     /** The port peers reach us on (0 when not listening). */
     readonly port: number,
+    /** The DHT node, when on; its table is kept in the state folder (dht.dat). */
+    readonly dht: DhtNode | undefined,
   ) {
     super();
     this.peerId = options.peerId ?? makePeerId();
@@ -66,7 +80,14 @@ export class Client extends EventEmitter {
     };
     const listener = options.listen === false ? undefined : new PeerListener(route);
     const port = listener ? await listener.listen(options.port, options.bind) : 0;
-    client = new Client(options, listener, port);
+    let dht: DhtNode | undefined;
+    try {
+      dht = options.dht ? await startDht(options.dht, port, options) : undefined;
+    } catch (err) {
+      await listener?.close();
+      throw err;
+    }
+    client = new Client(options, listener, port, dht);
     return client;
   }
 
@@ -76,7 +97,7 @@ export class Client extends EventEmitter {
     const src: TorrentSource = source;
     const hex = 'torrent' in src ? src.torrent.infoHashHex : src.magnet.infoHashHex;
     if (this.torrents.has(hex)) throw new DuplicateTorrentError(hex);
-    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now });
+    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht });
     this.torrents.set(hex, t);
     t.on('metadata', () => this.emit('metadata', t));
     t.on('complete', () => this.emit('complete', t));
@@ -107,8 +128,21 @@ export class Client extends EventEmitter {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.torrents.values()].map((t) => t.stop()));
-      await this.listener?.close();
+      await Promise.all([this.listener?.close(), this.dht?.close()]);
     })();
     return this.closing;
+  }
+}
+
+/** Starts the DHT node on the wanted UDP port, or a free one when that is taken. */
+async function startDht(opts: ClientDhtOptions, listenPort: number, client: ClientOptions): Promise<DhtNode> {
+  const base = { host: client.bind, bootstrap: opts.bootstrap, stateFile: join(client.stateDir, 'dht.dat') };
+  const wanted = opts.port ?? listenPort;
+  try {
+    return await DhtNode.start({ ...base, port: wanted });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted === 0) throw err;
+    log('UDP port %d is taken: the DHT takes a free one', wanted);
+    return DhtNode.start({ ...base, port: 0 });
   }
 }

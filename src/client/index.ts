@@ -1,4 +1,4 @@
-export { Client, DuplicateTorrentError, type ClientOptions } from './client.js';
+export { Client, DuplicateTorrentError, type ClientDhtOptions, type ClientOptions } from './client.js';
 export { ClientTorrent, RESUME_SAVE_MS, type AddOptions, type PeerStatus, type TorrentSource, type TorrentState, type TorrentStatus, type TrackerStatus } from './torrent.js';
 export { finishReason, type FinishReason, type SeedPolicy } from './policy.js';
 export { defaultStateDir, ResumeStore, writeFileAtomic } from './state-dir.js';

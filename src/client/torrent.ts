@@ -14,6 +14,7 @@ import { formatAddress, type PeerAddress } from '../peer/address.js';
 import type { Handshake } from '../peer/connection.js';
 import { pieceTrust, type ResumeData } from '../storage/index.js';
 import { Announcer } from '../session/announcer.js';
+import type { DhtNode } from '../dht/index.js';
 import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
 import { TorrentSession, type SessionStats } from '../session/session.js';
 import { makeKey, TrackerTiers } from '../tracker/index.js';
@@ -87,6 +88,8 @@ export interface TorrentContext {
   readonly port: () => number;
   readonly resume: ResumeStore;
   readonly now: () => number;
+  /** The client's DHT node, when on. */
+  readonly dht?: DhtNode;
 }
 
 export class ClientTorrent extends EventEmitter {
@@ -109,6 +112,9 @@ export class ClientTorrent extends EventEmitter {
   private stopping: Promise<void> | undefined;
   private readonly trackerStatus = new Map<string, TrackerStatus>();
   private readonly magnet: Magnet | undefined;
+  private dhtTracking: { stop(): void } | undefined;
+  /** Peers the DHT found so far (for status and for the "nothing found yet" line). */
+  dhtPeersFound = 0;
 
   constructor(
     source: TorrentSource,
@@ -159,8 +165,11 @@ export class ClientTorrent extends EventEmitter {
           },
         },
       );
+      this.trackDht();
       if (!this.torrent) {
         if (!(await this.fetchMetadata())) return;
+        // BEP 27: a private torrent uses its trackers only.
+        if (this.torrent!.private) this.untrackDht();
         if (this.options.metadataOnly) {
           this.finish('metadata');
           return;
@@ -170,6 +179,28 @@ export class ClientTorrent extends EventEmitter {
     } catch (err) {
       this.fail(err as Error);
     }
+  }
+
+  /** Looks the torrent up in the DHT now and every 15-30 min, announcing our port (BEP 5). */
+  private trackDht(): void {
+    const dht = this.ctx.dht;
+    if (!dht || this.torrent?.private || this.dhtTracking) return;
+    const port = this.ctx.port();
+    this.dhtTracking = dht.track(this.infoHash, port > 0 ? port : undefined, (peers) => {
+      this.dhtPeersFound += peers.length;
+      this.emit('dht-peers', peers.length);
+      this.addPeers(peers);
+    });
+  }
+
+  private untrackDht(): void {
+    this.dhtTracking?.stop();
+    this.dhtTracking = undefined;
+  }
+
+  /** Whether the DHT looks for peers of this torrent. */
+  get usesDht(): boolean {
+    return this.dhtTracking !== undefined;
   }
 
   /** Peers from anywhere (trackers, the user, the DHT): to whoever is dialling now. */
@@ -228,6 +259,7 @@ export class ClientTorrent extends EventEmitter {
       readOnly: this.options.readOnly,
       trust: resume ? (stamps) => pieceTrust(torrent, resume, stamps) : undefined,
       now: this.ctx.now,
+      dht: this.ctx.dht && !torrent.private ? { port: this.ctx.dht.port, addNode: (a) => this.ctx.dht?.addNode(a) } : undefined,
     });
     this.session = session;
     this.state = 'checking';
@@ -279,7 +311,7 @@ export class ClientTorrent extends EventEmitter {
     this.applyPolicy();
     // With no tracker to ask again, a download whose every peer has failed would wait forever.
     const s = session.stats();
-    if (this.announcer && !this.announcer.hasTrackers && !this.options.readOnly && !session.isComplete && s.peersKnown === 0) {
+    if (this.announcer && !this.announcer.hasTrackers && !this.usesDht && !this.options.readOnly && !session.isComplete && s.peersKnown === 0) {
       this.fail(new Error('no peers left: every peer given failed to connect or was dropped'));
     }
   }
@@ -323,6 +355,7 @@ export class ClientTorrent extends EventEmitter {
     if (this.saveTimer) clearInterval(this.saveTimer);
     this.saveTimer = undefined;
     this.fetcher?.stop();
+    this.untrackDht();
     await Promise.all([this.session?.stop(), this.announcing ? this.announcer?.stop() : undefined]);
     await this.saveResume();
     this.state = failed ? 'error' : 'stopped';

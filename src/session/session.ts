@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import createDebug from 'debug';
 import { pieceSize, type Torrent } from '../metainfo/index.js';
 import { bitfieldOf, TorrentStorage, type FileStamp } from '../storage/index.js';
-import { encodeHandshake, type Message } from '../wire/index.js';
+import { encodeHandshake, supportsDht, type Message } from '../wire/index.js';
 import type { PeerAddress } from '../peer/address.js';
 import type { Handshake, PeerConnection, PeerHandler } from '../peer/connection.js';
 import type { PeerError } from '../peer/errors.js';
@@ -42,6 +42,14 @@ export interface SessionOptions {
   readonly maxPendingWriteBytes?: number;
   /** Bytes of piece buffers for pieces in progress (at least one piece). */
   readonly maxPieceBufferBytes?: number;
+  /** The DHT node, when on (BEP 5): we set the DHT bit, tell peers its port, and learn nodes from theirs. */
+  readonly dht?: SessionDht;
+}
+
+/** What a session needs of the DHT: its UDP port, and a place for nodes learnt from peers. */
+export interface SessionDht {
+  readonly port: number;
+  addNode(address: PeerAddress): void;
 }
 
 export interface SessionStats {
@@ -126,6 +134,7 @@ export class TorrentSession extends EventEmitter {
       READ_CACHE_BYTES,
     );
     this.listenPort = options.listenPort ?? 0;
+    if (options.dht) this.reserved[7]! |= 0x01;
     const active = () => this.state === 'downloading' || this.state === 'seeding';
     this.swarm = new PeerSwarm(
       { torrent: this.torrent, peerId: options.peerId, reserved: this.reserved, maxPeers: options.maxPeers ?? 50, now: this.now, active },
@@ -272,6 +281,8 @@ export class TorrentSession extends EventEmitter {
       if (this.picker.haveCount > 0) peer.send({ type: 'bitfield', bitfield: bitfieldOf(this.picker.have) });
       this.uploads.welcome(peer, this.swarm.peers.values());
       this.extensions.onReady(peer);
+      const dht = this.options.dht;
+      if (dht && peer.remote && supportsDht(peer.remote.reserved)) peer.send({ type: 'port', port: dht.port });
     },
     onMessage: (peer, msg) => this.onMessage(peer, msg),
     onBlock: (peer, index, begin, block) => this.downloads.block(peer, index, begin, block),
@@ -319,6 +330,10 @@ export class TorrentSession extends EventEmitter {
         break;
       case 'extended':
         this.extensions.onExtended(peer, msg.id, msg.payload);
+        break;
+      case 'port':
+        // BEP 5: the peer runs a DHT node on this UDP port; the node pings it before trusting it.
+        if (msg.port > 0) this.options.dht?.addNode({ host: peer.address.host, port: msg.port });
         break;
       default:
         break;

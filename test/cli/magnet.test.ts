@@ -83,12 +83,12 @@ test('peers MAGNET asks the link\'s trackers', { timeout: 30_000 }, async (t) =>
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { trackers: { url: string; ok: boolean }[] };
   assert.deepEqual(j.trackers.map((x) => [x.url, x.ok]), [[tracker.httpUrl, true]]);
-  const none = await runPytor(['peers', formatMagnet({ infoHashHex: HASH })]);
+  const none = await runPytor(['peers', formatMagnet({ infoHashHex: HASH }), '--no-dht']);
   assert.equal(none.code, 1);
 });
 
 test('download: a magnet link with no way to find peers, and --save-torrent without a magnet, are errors', { timeout: 30_000 }, async () => {
-  const r = await runPytor(['download', formatMagnet({ infoHashHex: HASH }), '-o', '.', '--port', '0']);
+  const r = await runPytor(['download', formatMagnet({ infoHashHex: HASH }), '-o', '.', '--port', '0', '--no-dht']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^pytor: the magnet link lists no trackers; give peers with --peer host:port/);
   const s = await runPytor(['download', FIXTURE, '--save-torrent', 'x.torrent', '--port', '0']);
