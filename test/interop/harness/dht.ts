@@ -11,6 +11,10 @@ export interface LtDhtNetwork {
   readonly proc: ManagedProcess;
   /** Runs dht_get_peers on one session and resolves with the peers of its reply alert. */
   getPeers(session: number, infoHashHex: string, timeoutMs?: number): Promise<[string, number][]>;
+  /** Session `session` adds a bare magnet link and downloads it into saveDir (peers from the DHT only). */
+  leech(session: number, magnet: string, saveDir: string): void;
+  /** Resolves when session `session`'s leech is complete. */
+  waitFinished(session: number, timeoutMs: number): Promise<void>;
   /** Every session learns this node (add_dht_node). */
   addNode(host: string, port: number): void;
   /** Routing-table sizes of the sessions. */
@@ -85,6 +89,10 @@ export async function startLibtorrentDht(opts: LtDhtOptions): Promise<LtDhtNetwo
       return (await p).peers ?? [];
     },
     addNode: (host, port) => send({ cmd: 'add_node', host, port }),
+    leech: (session, magnet, saveDir) => send({ cmd: 'leech', session, magnet, saveDir }),
+    async waitFinished(session, timeoutMs) {
+      await wait((e) => e.event === 'finished' && e.session === session, timeoutMs, `finished on session ${session}`);
+    },
     async stats(timeoutMs = 5000) {
       const p = wait((e) => e.event === 'stats', timeoutMs, 'stats');
       send({ cmd: 'stats' });

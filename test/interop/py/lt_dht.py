@@ -89,6 +89,7 @@ def main():
         handle = sessions[-1].add_torrent(atp)
 
     listening = set()
+    leeching = {}
     ready = False
     deadline = time.monotonic() + float(cfg.get("maxSeconds", 300))
     last_announce = 0.0
@@ -107,6 +108,8 @@ def main():
                     emit({"event": "dht_peers", "session": i, "infoHash": str(a.info_hash), "peers": peers})
                 elif isinstance(a, lt.dht_stats_alert):
                     stats_pending[i] = sum(b["num_nodes"] for b in a.routing_table)
+                elif isinstance(a, lt.torrent_finished_alert) and i in leeching:
+                    emit({"event": "finished", "session": i, "infoHash": str(a.handle.info_hash())})
                 elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
                     emit({"event": "error", "message": a.message()})
         if not ready and len(listening) == len(sessions):
@@ -145,6 +148,16 @@ def main():
             sessions[int(cmd["session"])].dht_get_peers(lt.sha1_hash(bytes.fromhex(cmd["infoHash"])))
         elif c == "announce":
             sessions[int(cmd["session"])].dht_announce(lt.sha1_hash(bytes.fromhex(cmd["infoHash"])), int(cmd["port"]), 0)
+        elif c == "leech":
+            # A bare magnet link: the session finds peers through the DHT alone.
+            i = int(cmd["session"])
+            atp = lt.parse_magnet_uri(cmd["magnet"])
+            atp.save_path = cmd["saveDir"]
+            flags = atp.flags
+            flags &= ~lt.torrent_flags.auto_managed
+            flags &= ~lt.torrent_flags.paused
+            atp.flags = flags
+            leeching[i] = sessions[i].add_torrent(atp)
         elif c == "add_node":
             for ses in sessions:
                 ses.add_dht_node((str(cmd["host"]), int(cmd["port"])))
