@@ -87,6 +87,7 @@ export class RpcMethods {
     try {
       const request = parseRequest(body);
       tag = request.tag;
+      log('%s %o', request.method, Object.keys(request.arguments));
       const args = await this.call(request.method, request.arguments);
       return { result: 'success', arguments: args, ...(tag === undefined ? {} : { tag }) };
     } catch (err) {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseTorrent } from '../../src/metainfo/index.js';
 import { RpcMethods } from '../../src/rpc/methods.js';
 import { makeTorrent, MemoryEngine } from './memory-engine.js';
@@ -127,6 +127,11 @@ test('torrent-add: metainfo, options passed through, duplicates reported as torr
   const again = await methods.handle({ method: 'torrent-add', arguments: { metainfo: bytes.toString('base64') } });
   assert.deepEqual(again.arguments, { 'torrent-duplicate': { id: 1, name: torrent.name, hashString: torrent.infoHashHex } });
   assert.match((await methods.handle({ method: 'torrent-add', arguments: {} })).result, /no filename or metainfo/);
+  await methods.handle({ method: 'torrent-remove', arguments: { ids: 1 } });
+  const byPath = await methods.handle({ method: 'torrent-add', arguments: { filename: resolve(FIXTURE) } });
+  assert.deepEqual(byPath.arguments, { 'torrent-added': { id: 2, name: torrent.name, hashString: torrent.infoHashHex } });
+  const add = engine.calls.filter((c) => c.method === 'add').at(-1)!;
+  assert.deepEqual(add.args[0], { kind: 'metainfo', bytes: bytes, path: resolve(FIXTURE) }, 'the engine gets the bytes read by the RPC layer');
   assert.match((await methods.handle({ method: 'torrent-add', arguments: { filename: '/etc/passwd' } })).result, /\.torrent/);
   assert.match((await methods.handle({ method: 'torrent-add', arguments: { metainfo: Buffer.from('d4:spam').toString('base64') } })).result, /invalid/);
   assert.match((await methods.handle({ method: 'torrent-add', arguments: { filename: 'http://127.0.0.1:1/x.torrent' } })).result, /does not fetch URLs/);

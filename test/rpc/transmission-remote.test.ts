@@ -205,6 +205,10 @@ test('-S stops and -s starts (by id and by hash); -v verifies; --reannounce', { 
   run = await tr(server.port, '-t', '1,2', '-v');
   assert.deepEqual(run.sent[0], { arguments: { ids: [1, 2] }, method: 'torrent-verify' });
   assert.deepEqual(parseList((await tr(server.port, '-l')).stdout).slice(0, 2).map((r) => r.status), ['Verifying', 'Verifying']);
+  engine.byId(4).activityAt = nowS();
+  const active = await tr(server.port, '-t', 'active', '-l');
+  assert.equal(active.sent[0]!.arguments.ids, 'recently-active');
+  assert.deepEqual(parseList(active.stdout).map((r) => r.id), ['4']);
   run = await tr(server.port, '-t', 'all', '--reannounce');
   assert.equal(run.code, 0);
   assert.deepEqual(engine.calls.at(-1), { method: 'reannounce', args: [[1, 2, 3, 4]] });
