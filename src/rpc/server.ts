@@ -30,7 +30,10 @@ export interface RpcServerOptions {
   /** Host-header names accepted besides localhost and IP literals (`*.example.org` allowed). */
   readonly hostWhitelist?: readonly string[];
   readonly maxBodyBytes?: number;
-  /** Serves anything that is not the RPC (the web UI); returns false to let the server answer 404. */
+  /**
+   * Serves anything that is not the RPC (the web UI), after the Host and auth checks; returns
+   * false to let the server answer 404.
+   */
   readonly staticHandler?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Milliseconds since the epoch (tests). */
   readonly now?: () => number;
@@ -73,12 +76,6 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   server.keepAliveTimeout = 5_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== RPC_PATH && path !== `${RPC_PATH}/`) {
-      if (opts.staticHandler?.(req, res)) return;
-      sendText(res, 404, 'not found');
-      return;
-    }
     if (!hostAllowed(req.headers.host, whitelist)) {
       sendText(res, 421, `Host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))} is not allowed (DNS rebinding protection): use localhost, an IP address, or a name from the RPC host whitelist`);
       return;
@@ -86,6 +83,13 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     if (opts.auth && !authorized(req.headers.authorization, opts.auth)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="pytor"');
       sendText(res, 401, 'Unauthorized: a user name and password are required');
+      return;
+    }
+    // The web UI (static hook) sits behind the same Host and auth checks; only the RPC needs the session id.
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== RPC_PATH && path !== `${RPC_PATH}/`) {
+      if (opts.staticHandler?.(req, res)) return;
+      sendText(res, 404, 'not found');
       return;
     }
     res.setHeader(SESSION_ID_HEADER, sessionId);

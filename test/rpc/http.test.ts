@@ -140,6 +140,10 @@ test('GET on the RPC path is 405 after the handshake; other paths go to the stat
   assert.match(ui.body, /^web ui \d+$/);
   const missing = await http(server.port, { method: 'GET', path: '/nothing' });
   assert.equal(missing.status, 404);
+  const rebound = await http(server.port, { method: 'GET', path: '/', headers: { Host: 'evil.example' } });
+  assert.equal(rebound.status, 421, 'the web UI is behind the Host check too');
+  const noAuth = await http(authServer.port, { method: 'GET', path: '/' });
+  assert.equal(noAuth.status, 401, 'and behind auth');
 });
 
 test('binding a non-loopback address without auth is refused before listening', async () => {
