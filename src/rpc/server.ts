@@ -70,9 +70,9 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       else res.destroy();
     });
   });
-  // Bound slow clients: the whole request must arrive within 30 s, headers within 10 s.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  // Bound slow clients: headers within 20 s, the whole request (up to 16 MiB) within 2 minutes.
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 20_000;
   server.keepAliveTimeout = 5_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -237,6 +237,14 @@ test('-d and -u set session limits alone, torrent limits with -t; -sr a torrent 
   assert.equal(engine.byId(1).uploadLimit, undefined);
   run = await tr(server.port, '-D');
   assert.equal(engine.settings.downloadLimit, null);
+  run = await tr(server.port, '-gsr', '2.5');
+  assert.equal(run.code, 0, run.stdout);
+  assert.equal(engine.settings.seedRatioLimit, 2.5);
+  assert.match((await tr(server.port, '-si')).stdout, /Default seed ratio limit: 2\.5$/m);
+  run = await tr(server.port, '-GSR');
+  assert.equal(engine.settings.seedRatioLimit, null);
+  run = await tr(server.port, '-t', '1', '-pr', '20');
+  assert.equal(engine.byId(1).peerLimit, 20);
 });
 
 test('-r removes keeping the data; --remove-and-delete asks for the data to go too', { skip }, async () => {
