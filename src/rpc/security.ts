@@ -65,3 +65,62 @@ export function authorized(header: string | undefined, creds: Credentials): bool
   // Always compare, even with nothing given, so a missing header costs the same time.
   return timingSafeEqual(digest(given), expected) && header !== undefined;
 }
+
+export interface AuthThrottleOptions {
+  /** Wrong passwords allowed from one address per window (default 10). */
+  readonly maxFailures?: number;
+  readonly windowMs?: number;
+  /** Addresses remembered at most; the oldest is forgotten first (default 10000). */
+  readonly maxTracked?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Slows password guessing: after maxFailures wrong passwords from one address within windowMs,
+ * that address is refused until the window ends. A request without credentials is not a
+ * failure (clients such as curl ask first without them to learn the auth scheme).
+ */
+export class AuthThrottle {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
+  private readonly maxTracked: number;
+  private readonly now: () => number;
+
+  constructor(opts: AuthThrottleOptions = {}) {
+    this.maxFailures = opts.maxFailures ?? 10;
+    this.windowMs = opts.windowMs ?? 60_000;
+    this.maxTracked = opts.maxTracked ?? 10_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Seconds until the address may try again, or 0 when it may now. */
+  retryAfter(address: string): number {
+    const entry = this.failures.get(address);
+    if (!entry) return 0;
+    const left = entry.since + this.windowMs - this.now();
+    if (left <= 0) {
+      this.failures.delete(address);
+      return 0;
+    }
+    return entry.count >= this.maxFailures ? Math.ceil(left / 1000) : 0;
+  }
+
+  fail(address: string): void {
+    const entry = this.failures.get(address);
+    if (entry && entry.since + this.windowMs > this.now()) {
+      entry.count++;
+      return;
+    }
+    this.failures.delete(address);
+    if (this.failures.size >= this.maxTracked) {
+      const oldest = this.failures.keys().next().value;
+      if (oldest !== undefined) this.failures.delete(oldest);
+    }
+    this.failures.set(address, { count: 1, since: this.now() });
+  }
+
+  succeed(address: string): void {
+    this.failures.delete(address);
+  }
+}

@@ -1,6 +1,6 @@
 // Transmission's RPC over HTTP (rpc-spec 2.3): POST /transmission/rpc with a JSON body. In
 // front of the methods, in this order: the Host whitelist (421), HTTP Basic auth when
-// configured (401), the X-Transmission-Session-Id handshake (409), then method and body checks.
+// configured (401; 429 after 10 wrong passwords from one address in a minute), the X-Transmission-Session-Id handshake (409), then method and body checks.
 // node:http only; every body is bounded before it is buffered.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -9,7 +9,7 @@ import createDebug from 'debug';
 import type { RpcEngine } from './engine.js';
 import { RpcConfigError } from './errors.js';
 import { RpcMethods } from './methods.js';
-import { authorized, hostAllowed, isLoopbackHost, type Credentials } from './security.js';
+import { AuthThrottle, authorized, hostAllowed, isLoopbackHost, type Credentials } from './security.js';
 
 const log = createDebug('pytor:rpc');
 
@@ -61,6 +61,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   const whitelist = opts.hostWhitelist ?? [];
   const sessionId = randomBytes(24).toString('base64url');
   const methods = new RpcMethods({ engine: opts.engine, sessionId, now: opts.now });
+  const throttle = new AuthThrottle({ now: opts.now });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -80,10 +81,21 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
       sendText(res, 421, `Host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))} is not allowed (DNS rebinding protection): use localhost, an IP address, or a name from the RPC host whitelist`);
       return;
     }
-    if (opts.auth && !authorized(req.headers.authorization, opts.auth)) {
-      res.setHeader('WWW-Authenticate', 'Basic realm="pytor"');
-      sendText(res, 401, 'Unauthorized: a user name and password are required');
-      return;
+    if (opts.auth) {
+      const address = req.socket.remoteAddress ?? '';
+      const wait = throttle.retryAfter(address);
+      if (wait > 0) {
+        res.setHeader('Retry-After', String(wait));
+        sendText(res, 429, `too many wrong passwords: try again in ${wait} s`);
+        return;
+      }
+      if (!authorized(req.headers.authorization, opts.auth)) {
+        if (req.headers.authorization !== undefined) throttle.fail(address);
+        res.setHeader('WWW-Authenticate', 'Basic realm="pytor"');
+        sendText(res, 401, 'Unauthorized: a user name and password are required');
+        return;
+      }
+      throttle.succeed(address);
     }
     // The web UI (static hook) sits behind the same Host and auth checks; only the RPC needs the session id.
     const path = (req.url ?? '/').split('?')[0];

@@ -132,6 +132,24 @@ test('auth: missing or wrong credentials get 401 with a Basic challenge; right o
   assert.equal(JSON.parse(done.body).result, 'success');
 });
 
+test('ten wrong passwords from one address get 429 until the window ends; asking without credentials does not count', async () => {
+  let now = 1_000_000;
+  const guarded = await startRpcServer({ engine, port: 0, auth: { user: 'admin', pass: 's3cret' }, now: () => now });
+  try {
+    const body = '{"method":"session-get"}';
+    for (let i = 0; i < 20; i++) assert.equal((await http(guarded.port, { body })).status, 401);
+    for (let i = 0; i < 10; i++) assert.equal((await http(guarded.port, { body, headers: { Authorization: basic(`admin:guess${i}`) } })).status, 401);
+    const blocked = await http(guarded.port, { body, headers: { Authorization: basic('admin:s3cret') } });
+    assert.equal(blocked.status, 429);
+    assert.equal(blocked.headers['retry-after'], '60');
+    now += 61_000;
+    const again = await http(guarded.port, { body, headers: { Authorization: basic('admin:s3cret') } });
+    assert.equal(again.status, 409, 'the right password works once the window is over');
+  } finally {
+    await guarded.close();
+  }
+});
+
 test('GET on the RPC path is 405 after the handshake; other paths go to the static hook or 404', async () => {
   const get = await http(server.port, { method: 'GET', headers: { 'X-Transmission-Session-Id': server.sessionId } });
   assert.equal(get.status, 405);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authorized, hostAllowed, hostOfHeader, isLoopbackHost } from '../../src/rpc/security.js';
+import { AuthThrottle, authorized, hostAllowed, hostOfHeader, isLoopbackHost } from '../../src/rpc/security.js';
 import { checkBinding } from '../../src/rpc/server.js';
 import { RpcConfigError } from '../../src/rpc/errors.js';
 
@@ -39,4 +39,26 @@ test('loopback addresses, and binding anything else without auth is refused', ()
   assert.doesNotThrow(() => checkBinding('0.0.0.0', { user: 'a', pass: 'b' }));
   assert.doesNotThrow(() => checkBinding('127.0.0.1', undefined));
   assert.throws(() => checkBinding('0.0.0.0', { user: 'a', pass: '' }), RpcConfigError);
+});
+
+test('auth throttle: 10 wrong passwords in a window block that address until the window ends', () => {
+  let now = 0;
+  const t = new AuthThrottle({ now: () => now, maxTracked: 3 });
+  for (let i = 0; i < 9; i++) t.fail('a');
+  assert.equal(t.retryAfter('a'), 0, 'nine are allowed');
+  t.fail('a');
+  assert.equal(t.retryAfter('a'), 60);
+  assert.equal(t.retryAfter('b'), 0, 'other addresses are not affected');
+  now = 30_000;
+  assert.equal(t.retryAfter('a'), 30);
+  now = 60_001;
+  assert.equal(t.retryAfter('a'), 0, 'the window ended');
+  t.fail('a');
+  t.succeed('a');
+  assert.equal(t.retryAfter('a'), 0);
+  // Bounded: a fourth address pushes out the oldest.
+  for (const addr of ['w', 'x', 'y']) for (let i = 0; i < 10; i++) t.fail(addr);
+  t.fail('z');
+  assert.equal(t.retryAfter('w'), 0, 'forgotten');
+  assert.ok(t.retryAfter('y') > 0);
 });
