@@ -171,16 +171,9 @@ export class RpcMethods {
   private async sessionSet(args: Args): Promise<Record<string, unknown>> {
     const current = this.engine.session();
     const changes: { -readonly [K in keyof SessionChanges]: SessionChanges[K] } = {};
-    const limit = (valueKey: string, enabledKey: string): number | null | undefined => {
-      const value = optInt(args, valueKey, 0, MAX_KBPS);
-      const enabled = optBool(args, enabledKey);
-      if (enabled === false) return null;
-      if (value !== undefined) return value * SPEED_K;
-      return undefined;
-    };
-    const down = limit('speed-limit-down', 'speed-limit-down-enabled');
+    const down = speedLimit(args, 'speed-limit-down', 'speed-limit-down-enabled', current.downloadLimit !== null);
     if (down !== undefined) changes.downloadLimit = down;
-    const up = limit('speed-limit-up', 'speed-limit-up-enabled');
+    const up = speedLimit(args, 'speed-limit-up', 'speed-limit-up-enabled', current.uploadLimit !== null);
     if (up !== undefined) changes.uploadLimit = up;
     const ratio = optNumber(args, 'seedRatioLimit', 0, 1e6);
     const ratioOn = optBool(args, 'seedRatioLimited');
@@ -285,17 +278,11 @@ export class RpcMethods {
     const priority = optInt(args, 'bandwidthPriority', -1, 1);
     if (priority !== undefined && priority !== 0) throw new RpcArgumentError('bandwidthPriority', 'torrent bandwidth priorities are not supported by pytor');
 
+    const chosen = this.select(this.engine.torrents({}), parseIds(args.ids));
     const limits: { -readonly [K in keyof TorrentLimits]: TorrentLimits[K] } = {};
-    const limit = (valueKey: string, enabledKey: string): number | null | undefined => {
-      const value = optInt(args, valueKey, 0, MAX_KBPS);
-      const enabled = optBool(args, enabledKey);
-      if (enabled === false) return null;
-      if (value !== undefined) return value * SPEED_K;
-      return undefined;
-    };
-    const down = limit('downloadLimit', 'downloadLimited');
+    const down = speedLimit(args, 'downloadLimit', 'downloadLimited', chosen.every((t) => t.downloadLimit !== undefined));
     if (down !== undefined) limits.downloadLimit = down;
-    const up = limit('uploadLimit', 'uploadLimited');
+    const up = speedLimit(args, 'uploadLimit', 'uploadLimited', chosen.every((t) => t.uploadLimit !== undefined));
     if (up !== undefined) limits.uploadLimit = up;
     const peerLimit = optInt(args, 'peer-limit', 1, 100_000);
     if (peerLimit !== undefined) limits.peerLimit = peerLimit;
@@ -311,7 +298,6 @@ export class RpcMethods {
     ] as const;
     const fileLists = fileKeys.map(([key, name]) => [key, name, parseIndexList(args, key)] as const);
 
-    const chosen = this.select(this.engine.torrents({}), parseIds(args.ids));
     // Check every torrent's file indices before changing anything.
     const fileChanges = new Map<number, FileChanges>();
     for (const t of chosen) {
@@ -354,6 +340,20 @@ export class RpcMethods {
     if (open === null) throw new Error('port-test: pytor cannot tell whether its peer port is reachable from outside (it contacts no third-party checker)');
     return { 'port-is-open': open };
   }
+}
+
+/**
+ * A speed limit from a value in kB/s and an enabled flag: null turns it off, a number (bytes/s)
+ * sets and turns it on, undefined leaves it. pytor keeps no "disabled" value, so turning a limit
+ * on without giving one is refused unless one is already on.
+ */
+export function speedLimit(args: Args, valueKey: string, enabledKey: string, limitedNow: boolean): number | null | undefined {
+  const value = optInt(args, valueKey, 0, MAX_KBPS);
+  const enabled = optBool(args, enabledKey);
+  if (enabled === false) return null;
+  if (value !== undefined) return value * SPEED_K;
+  if (enabled === true && !limitedNow) throw new RpcArgumentError(valueKey, `give the limit in kB/s to turn on ${enabledKey}`);
+  return undefined;
 }
 
 /** Error text as one printable line, bounded. */

@@ -94,6 +94,12 @@ test('session-set: limits in kB/s, ratio, dir, port; restating an unsupported se
   assert.equal(engine.settings.peerPort, 6000);
   r = await methods.handle({ method: 'session-set', arguments: { 'speed-limit-up': 80, 'speed-limit-up-enabled': false } });
   assert.equal(engine.settings.uploadLimit, null);
+  r = await methods.handle({ method: 'session-set', arguments: { 'speed-limit-up-enabled': true } });
+  assert.match(r.result, /speed-limit-up.*give the limit/, 'no remembered value to turn on');
+  r = await methods.handle({ method: 'session-set', arguments: { 'speed-limit-up': 10, 'speed-limit-up-enabled': true } });
+  r = await methods.handle({ method: 'session-set', arguments: { 'speed-limit-up-enabled': true } });
+  assert.equal(r.result, 'success', 'already on: nothing to do');
+  assert.equal(engine.settings.uploadLimit, 10_000);
   r = await methods.handle({ method: 'session-set', arguments: { 'dht-enabled': true, encryption: 'preferred', version: 'whatever' } });
   assert.equal(r.result, 'success');
   const calls = engine.calls.length;
