@@ -84,6 +84,7 @@ export async function runTransfer(source: { torrent: Torrent } | { magnet: Magne
     stateDir: opts.stateDir,
     recheck: opts.recheck,
     dht: dhtSettings(opts),
+    encryption: opts.encryption,
     seed: { keepSeeding: opts.seed ?? false, ratio: opts.seed ? opts.seedRatio : undefined },
     view,
     showNotes: !opts.quiet && !opts.json,

@@ -3,6 +3,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ClientDhtOptions } from '../client/index.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/index.js';
+import { parseEncryptionPolicy, type EncryptionPolicy } from '../mse/index.js';
 import { parseAddress, type PeerAddress } from '../peer/address.js';
 
 /** The peer and listening options of a transfer. */
@@ -12,6 +13,7 @@ export interface ConnectionOptions {
   readonly port: number;
   readonly bind?: string;
   readonly trackers: boolean;
+  readonly encryption: EncryptionPolicy;
 }
 
 /** Where the engine keeps its state, and whether to trust it. */
@@ -47,7 +49,14 @@ export function addConnectionOptions(command: Command, help: ConnectionHelp): Co
     .option('--max-peers <n>', 'most peer connections at once', positiveInt, 50)
     .option('--port <n>', 'TCP port to listen on for peers (a free one if taken)', portNumber, 6881)
     .option('--bind <address>', help.bind)
-    .option('--no-trackers', help.noTrackers);
+    .option('--no-trackers', help.noTrackers)
+    .option('--encryption <mode>', 'protocol encryption: prefer (try it, fall back), require, or off', encryptionMode, 'prefer');
+}
+
+export function encryptionMode(value: string): EncryptionPolicy {
+  const policy = parseEncryptionPolicy(value);
+  if (!policy) throw new InvalidArgumentError('expected prefer, require or off');
+  return policy;
 }
 
 /** Adds --state-dir and --recheck (StateOptions). */

@@ -3,6 +3,7 @@
 import createDebug from 'debug';
 import { Client, defaultStateDir, type AddOptions, type ClientDhtOptions, type ClientTorrent } from '../client/index.js';
 import type { Magnet } from '../magnet/index.js';
+import type { EncryptionPolicy } from '../mse/index.js';
 import type { Torrent } from '../metainfo/index.js';
 import type { MetadataStats } from '../session/metadata.js';
 import type { SessionStats } from '../session/session.js';
@@ -27,6 +28,7 @@ export interface RunOptions extends AddOptions {
   readonly stateDir?: string;
   /** The DHT, when on. */
   readonly dht?: ClientDhtOptions;
+  readonly encryption?: EncryptionPolicy;
   readonly view: TransferView;
   /** Print notes (port fallback) through the view. */
   readonly showNotes: boolean;
@@ -56,7 +58,7 @@ export interface RunResult {
 export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet }, opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const view = opts.view;
-  const client = await Client.open({ stateDir: opts.stateDir ?? defaultStateDir(), port: opts.port, bind: opts.bind, dht: opts.dht });
+  const client = await Client.open({ stateDir: opts.stateDir ?? defaultStateDir(), port: opts.port, bind: opts.bind, dht: opts.dht, encryption: opts.encryption });
   if (opts.port !== 0 && client.port !== opts.port && opts.showNotes) view.note(`port ${opts.port} is taken; listening on ${client.port}`);
   let t: ClientTorrent;
   try {

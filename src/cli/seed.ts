@@ -71,6 +71,7 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
     stateDir: opts.stateDir,
     recheck: opts.recheck,
     dht: dhtSettings(opts),
+    encryption: opts.encryption,
     readOnly: true,
     seed: { keepSeeding: true, ratio: opts.seedRatio },
     view,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import createDebug from 'debug';
 import { DhtNode } from '../dht/index.js';
 import type { Magnet } from '../magnet/index.js';
+import type { EncryptionPolicy } from '../mse/index.js';
 import type { PeerAddress } from '../peer/address.js';
 import type { Torrent } from '../metainfo/index.js';
 import { PeerListener } from '../session/listener.js';
@@ -34,6 +35,8 @@ export interface ClientOptions {
   readonly now?: () => number;
   /** The DHT (BEP 5), shared by every public torrent; absent: off. */
   readonly dht?: ClientDhtOptions;
+  /** Protocol encryption (MSE/PE), both ways (default 'prefer'). */
+  readonly encryption?: EncryptionPolicy;
 }
 
 export interface ClientDhtOptions {
@@ -78,7 +81,13 @@ export class Client extends EventEmitter {
       const t = client?.torrents.get(hex);
       return t ? t.acceptIncoming.bind(t) : undefined;
     };
-    const listener = options.listen === false ? undefined : new PeerListener(route);
+    const listener =
+      options.listen === false
+        ? undefined
+        : new PeerListener(route, {
+            encryption: options.encryption ?? 'prefer',
+            infoHashes: () => client?.list().map((t) => t.infoHash) ?? [],
+          });
     const port = listener ? await listener.listen(options.port, options.bind) : 0;
     let dht: DhtNode | undefined;
     try {
@@ -97,7 +106,7 @@ export class Client extends EventEmitter {
     const src: TorrentSource = source;
     const hex = 'torrent' in src ? src.torrent.infoHashHex : src.magnet.infoHashHex;
     if (this.torrents.has(hex)) throw new DuplicateTorrentError(hex);
-    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht });
+    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht, encryption: this.options.encryption ?? 'prefer' });
     this.torrents.set(hex, t);
     t.on('metadata', () => this.emit('metadata', t));
     t.on('complete', () => this.emit('complete', t));

@@ -5,16 +5,17 @@
  * front ends print; the client's policy (policy.ts) says when it is finished.
  */
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import createDebug from 'debug';
 import type { Magnet } from '../magnet/index.js';
 import { torrentFromInfo, trackerTiers, type Torrent } from '../metainfo/index.js';
 import { formatAddress, type PeerAddress } from '../peer/address.js';
 import type { Handshake } from '../peer/connection.js';
+import type { PeerStream } from '../peer/stream.js';
 import { pieceTrust, type ResumeData } from '../storage/index.js';
 import { Announcer } from '../session/announcer.js';
 import type { DhtNode } from '../dht/index.js';
+import type { EncryptionPolicy } from '../mse/index.js';
 import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
 import { TorrentSession, type SessionStats } from '../session/session.js';
 import { makeKey, TrackerTiers } from '../tracker/index.js';
@@ -90,6 +91,7 @@ export interface TorrentContext {
   readonly now: () => number;
   /** The client's DHT node, when on. */
   readonly dht?: DhtNode;
+  readonly encryption: EncryptionPolicy;
 }
 
 export class ClientTorrent extends EventEmitter {
@@ -210,7 +212,7 @@ export class ClientTorrent extends EventEmitter {
   }
 
   /** An incoming connection for this info-hash, routed by the client's listener. */
-  acceptIncoming(socket: Socket, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
+  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
     if (this.session) this.session.acceptIncoming(socket, address, handshake, rest);
     else if (this.fetcher) this.fetcher.acceptIncoming(socket, address, handshake, rest);
     else socket.destroy();
@@ -219,7 +221,13 @@ export class ClientTorrent extends EventEmitter {
   /** Resolves with true once the info dict is here and verified; false when stopped first. */
   private async fetchMetadata(): Promise<boolean> {
     const magnet = this.magnet!;
-    const fetcher = new MetadataFetcher({ infoHash: this.infoHash, peerId: this.ctx.peerId, maxPeers: this.options.maxPeers, listenPort: this.ctx.port });
+    const fetcher = new MetadataFetcher({
+      infoHash: this.infoHash,
+      peerId: this.ctx.peerId,
+      maxPeers: this.options.maxPeers,
+      listenPort: this.ctx.port,
+      encryption: this.ctx.encryption,
+    });
     this.fetcher = fetcher;
     fetcher.on('warning', (message: string) => log('metadata: %s', message));
     fetcher.on('progress', (s: MetadataStats) => this.emit('metadata-progress', s));
@@ -259,6 +267,7 @@ export class ClientTorrent extends EventEmitter {
       readOnly: this.options.readOnly,
       trust: resume ? (stamps) => pieceTrust(torrent, resume, stamps) : undefined,
       now: this.ctx.now,
+      encryption: this.ctx.encryption,
       dht: this.ctx.dht && !torrent.private ? { port: this.ctx.dht.port, addNode: (a) => this.ctx.dht?.addNode(a) } : undefined,
     });
     this.session = session;

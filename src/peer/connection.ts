@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import createDebug from 'debug';
 import {
   Bitfield,
@@ -13,6 +12,7 @@ import {
 import { formatAddress, type PeerAddress } from './address.js';
 import { PeerError } from './errors.js';
 import type { ReadRelay } from './read-relay.js';
+import type { PeerStream } from './stream.js';
 
 const log = createDebug('pytor:peer');
 /** What crossed the wire: handshakes and the messages that broke the rules. */
@@ -130,7 +130,7 @@ export class PeerConnection {
   private pendingRequests: Buffer[] = [];
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: PeerStream,
     readonly address: PeerAddress,
     private readonly options: ConnectionOptions,
     private readonly handler: PeerHandler,

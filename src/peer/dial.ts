@@ -1,7 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { formatAddress, type PeerAddress } from './address.js';
 import { PeerError } from './errors.js';
+import { dialWithPolicy, type EncryptionPolicy } from '../mse/index.js';
 import type { ReadRelay } from './read-relay.js';
+import type { PeerStream } from './stream.js';
 
 /**
  * Opens a TCP connection, failing with EPEER_CONNECT after `timeoutMs`. With a relay, the
@@ -31,4 +33,40 @@ export function dial(address: PeerAddress, timeoutMs: number, signal?: AbortSign
       resolve(socket);
     });
   });
+}
+
+export interface DialPeerOptions {
+  readonly timeoutMs: number;
+  /** Protocol encryption (MSE/PE): 'off' plain only, 'prefer' try it first, 'require' only it. */
+  readonly encryption: EncryptionPolicy;
+  /** The torrent: MSE identifies the stream by it. */
+  readonly infoHash: Buffer;
+  /** A plain socket reads into the shared buffer through this relay (absent: it emits 'data'). */
+  readonly relay?: ReadRelay;
+}
+
+export interface DialedPeer {
+  readonly stream: PeerStream;
+  /** Set when the stream reads through the relay (plain TCP); an MSE stream emits 'data'. */
+  readonly relay: ReadRelay | undefined;
+  readonly encrypted: boolean;
+}
+
+/**
+ * Connects to a peer as the encryption policy says: with 'prefer', an MSE handshake first and,
+ * when the peer does not speak it, a second plain connection (which reads through the relay).
+ */
+export async function dialPeer(address: PeerAddress, opts: DialPeerOptions): Promise<DialedPeer> {
+  if (opts.encryption === 'off') {
+    return { stream: await dial(address, opts.timeoutMs, undefined, opts.relay), relay: opts.relay, encrypted: false };
+  }
+  let attempt = 0;
+  const dialOnce = () => (attempt++ === 0 ? dial(address, opts.timeoutMs) : dial(address, opts.timeoutMs, undefined, opts.relay));
+  try {
+    const c = await dialWithPolicy(dialOnce, { infoHash: opts.infoHash, policy: opts.encryption, timeoutMs: opts.timeoutMs });
+    return { stream: c.socket, relay: c.mse ? undefined : opts.relay, encrypted: c.encrypted };
+  } catch (err) {
+    if (err instanceof PeerError) throw err;
+    throw new PeerError('EPEER_CONNECT', formatAddress(address), `encryption: ${(err as Error).message}`);
+  }
 }

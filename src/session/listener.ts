@@ -1,8 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import createDebug from 'debug';
+import { acceptIncoming, classifyIncoming, makeInfoHashFinder, type EncryptionPolicy } from '../mse/index.js';
 import { HANDSHAKE_LENGTH, decodeHandshake } from '../wire/index.js';
 import type { PeerAddress } from '../peer/address.js';
 import type { Handshake } from '../peer/connection.js';
+import type { PeerStream } from '../peer/stream.js';
 
 const log = createDebug('pytor:session');
 
@@ -12,12 +14,20 @@ const MAX_PENDING = 64;
 
 /** Where an incoming handshake is sent: the session serving that info-hash, if any. */
 export type IncomingRoute = (infoHashHex: string) =>
-  | ((socket: Socket, address: PeerAddress, handshake: Handshake, rest: Buffer) => void)
+  | ((socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer) => void)
   | undefined;
 
+export interface ListenerOptions {
+  /** Protocol encryption: which incoming handshakes are taken (default: plain only, 'off'). */
+  readonly encryption?: EncryptionPolicy;
+  /** The info-hashes served now: an encrypted handshake names its torrent by a hash of one. */
+  readonly infoHashes?: () => Iterable<Buffer>;
+}
+
 /**
- * Accepts peer connections on one TCP port, reads the 68-byte handshake and hands the
- * socket to the session serving that torrent; anything else is closed.
+ * Accepts peer connections on one TCP port, tells a plain BitTorrent handshake from an
+ * obfuscated one (MSE/PE), reads the 68-byte handshake (after decrypting, for the latter) and
+ * hands the stream to the session serving that torrent; anything else is closed.
  */
 export class PeerListener {
   private server: Server | undefined;
@@ -25,7 +35,14 @@ export class PeerListener {
   private readonly pending = new Set<Socket>();
   port = 0;
 
-  constructor(private readonly route: IncomingRoute) {}
+  private readonly encryption: EncryptionPolicy;
+
+  constructor(
+    private readonly route: IncomingRoute,
+    private readonly options: ListenerOptions = {},
+  ) {
+    this.encryption = options.encryption ?? 'off';
+  }
 
   /**
    * Listens on `port`; when it is taken (or 0), on a free one. Returns the port in use.
@@ -105,17 +122,52 @@ export class PeerListener {
       socket.destroy();
     };
     const timer = setTimeout(() => drop('no handshake in time'), HANDSHAKE_TIMEOUT_MS);
+    /** The plain handshake is complete in `bytes` (read from `stream`): route it or drop it. */
+    const handshakeFrom = (stream: PeerStream, bytes: Buffer): boolean => {
+      if (bytes.length < HANDSHAKE_LENGTH) return false;
+      const result = decodeHandshake(bytes);
+      if (result.kind !== 'handshake') {
+        drop(result.kind === 'error' ? result.err.message : 'short handshake');
+        return true;
+      }
+      const deliver = this.route(result.infoHash.toString('hex'));
+      if (!deliver) {
+        drop('unknown torrent');
+        return true;
+      }
+      finish();
+      stream.pause();
+      deliver(stream, { host: normalizeHost(host), port }, result, bytes.subarray(result.consumed));
+      stream.resume();
+      return true;
+    };
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      if (buf.length < HANDSHAKE_LENGTH) return;
-      const result = decodeHandshake(buf);
-      if (result.kind !== 'handshake') return drop(result.kind === 'error' ? result.err.message : 'short handshake');
-      const deliver = this.route(result.infoHash.toString('hex'));
-      if (!deliver) return drop('unknown torrent');
-      finish();
-      socket.pause();
-      deliver(socket, { host: normalizeHost(host), port }, result, buf.subarray(result.consumed));
-      socket.resume();
+      const kind = classifyIncoming(buf, this.encryption);
+      if (kind.kind === 'need-more') return;
+      if (kind.kind === 'refuse') return drop(kind.err.message);
+      if (kind.kind === 'plain') {
+        handshakeFrom(socket, buf);
+        return;
+      }
+      // Obfuscated (MSE/PE): the handshake machine reads the socket from here on.
+      socket.off('data', onData);
+      const first = buf;
+      buf = Buffer.alloc(0);
+      const finder = makeInfoHashFinder(this.options.infoHashes?.() ?? []);
+      acceptIncoming(socket, first, { findInfoHash: finder, policy: this.encryption === 'require' ? 'require' : 'prefer', timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
+        (accepted) => {
+          let got = accepted.rest;
+          if (handshakeFrom(accepted.socket, got)) return;
+          const more = (chunk: Buffer) => {
+            got = Buffer.concat([got, chunk]);
+            if (got.length > HANDSHAKE_LENGTH * 4) return drop('no handshake after the encryption handshake');
+            if (handshakeFrom(accepted.socket, got)) accepted.socket.off('data', more);
+          };
+          accepted.socket.on('data', more);
+        },
+        (err: Error) => drop(`encryption: ${err.message}`),
+      );
     };
     socket.on('data', onData);
     socket.on('error', () => drop('socket error'));

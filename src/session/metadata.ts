@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import type { PeerStream } from '../peer/stream.js';
 import createDebug from 'debug';
 import {
   decodeExtendedHandshake,
@@ -29,7 +29,8 @@ import {
   type Message,
 } from '../wire/index.js';
 import { formatAddress, type PeerAddress } from '../peer/address.js';
-import { dial } from '../peer/dial.js';
+import { dialPeer } from '../peer/dial.js';
+import type { EncryptionPolicy } from '../mse/index.js';
 import type { Handshake } from '../peer/connection.js';
 import { CLIENT_VERSION, EXT_UT_METADATA } from './extensions.js';
 import { PeerBook, type PeerRecord } from './peer-book.js';
@@ -201,6 +202,8 @@ export interface MetadataFetcherOptions {
   readonly listenPort?: () => number;
   readonly maxPeers?: number;
   readonly now?: () => number;
+  /** Protocol encryption for outgoing connections (default 'prefer'). */
+  readonly encryption?: EncryptionPolicy;
 }
 
 export interface MetadataStats {
@@ -264,7 +267,7 @@ export class MetadataFetcher extends EventEmitter {
     return [...this.book.values()].filter((r) => r.dialable && !r.banned).map((r) => r.address);
   }
 
-  acceptIncoming(socket: Socket, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
+  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
     if (this.stopped || this.conns.size >= this.maxPeers || this.book.isBanned(formatAddress(address))) {
       socket.destroy();
       return;
@@ -313,8 +316,8 @@ export class MetadataFetcher extends EventEmitter {
     const budget = this.maxPeers - this.conns.size - this.book.dialingCount;
     if (budget <= 0) return;
     for (const record of this.book.takeDue(budget, (label) => this.conns.has(label))) {
-      dial(record.address, CONNECT_TIMEOUT_MS).then(
-        (socket) => {
+      dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption: this.options.encryption ?? 'prefer', infoHash: this.options.infoHash }).then(
+        ({ stream: socket }) => {
           this.book.dialEnded(record);
           if (this.stopped) socket.destroy();
           else this.attach(socket, record.address, undefined);
@@ -332,7 +335,7 @@ export class MetadataFetcher extends EventEmitter {
     log('%s failed (%d): %s', record.label, record.failures, why);
   }
 
-  private attach(socket: Socket, address: PeerAddress, accepted: { handshake: Handshake; rest: Buffer } | undefined): void {
+  private attach(socket: PeerStream, address: PeerAddress, accepted: { handshake: Handshake; rest: Buffer } | undefined): void {
     const label = formatAddress(address);
     if (this.conns.has(label)) {
       socket.destroy();
@@ -457,7 +460,7 @@ class MetadataConnection {
   private lastSentAt: number;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: PeerStream,
     readonly label: string,
     private readonly options: MetadataFetcherOptions,
     private readonly now: () => number,

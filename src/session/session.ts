@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import createDebug from 'debug';
 import { pieceSize, type Torrent } from '../metainfo/index.js';
 import { bitfieldOf, TorrentStorage, type FileStamp } from '../storage/index.js';
@@ -7,6 +6,8 @@ import { encodeHandshake, supportsDht, type Message } from '../wire/index.js';
 import type { PeerAddress } from '../peer/address.js';
 import type { Handshake, PeerConnection, PeerHandler } from '../peer/connection.js';
 import type { PeerError } from '../peer/errors.js';
+import type { PeerStream } from '../peer/stream.js';
+import type { EncryptionPolicy } from '../mse/index.js';
 import { Downloader } from './downloads.js';
 import { SessionExtensions } from './extensions.js';
 import { PiecePicker } from './picker.js';
@@ -44,6 +45,8 @@ export interface SessionOptions {
   readonly maxPieceBufferBytes?: number;
   /** The DHT node, when on (BEP 5): we set the DHT bit, tell peers its port, and learn nodes from theirs. */
   readonly dht?: SessionDht;
+  /** Protocol encryption for outgoing connections (default 'prefer'). */
+  readonly encryption?: EncryptionPolicy;
 }
 
 /** What a session needs of the DHT: its UDP port, and a place for nodes learnt from peers. */
@@ -137,7 +140,7 @@ export class TorrentSession extends EventEmitter {
     if (options.dht) this.reserved[7]! |= 0x01;
     const active = () => this.state === 'downloading' || this.state === 'seeding';
     this.swarm = new PeerSwarm(
-      { torrent: this.torrent, peerId: options.peerId, reserved: this.reserved, maxPeers: options.maxPeers ?? 50, now: this.now, active },
+      { torrent: this.torrent, peerId: options.peerId, reserved: this.reserved, maxPeers: options.maxPeers ?? 50, now: this.now, active, encryption: options.encryption },
       this.handler,
     );
     this.downloads = new Downloader(
@@ -202,7 +205,7 @@ export class TorrentSession extends EventEmitter {
   }
 
   /** An incoming connection whose handshake the listener read and routed here. */
-  acceptIncoming(socket: Socket, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
+  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
     this.swarm.accept(socket, address, handshake, rest);
   }
 

@@ -3,14 +3,15 @@
  * slots allow, attaching incoming and outgoing sockets as connections, and what happens to an
  * address when its connection closes. Decisions about data belong to the session.
  */
-import type { Socket } from 'node:net';
 import createDebug from 'debug';
 import type { Torrent } from '../metainfo/index.js';
 import { formatAddress, type PeerAddress } from '../peer/address.js';
 import { PeerConnection, type Handshake, type PeerHandler } from '../peer/connection.js';
-import { dial } from '../peer/dial.js';
+import { dialPeer } from '../peer/dial.js';
+import type { EncryptionPolicy } from '../mse/index.js';
 import type { PeerError } from '../peer/errors.js';
 import { ReadRelay } from '../peer/read-relay.js';
+import type { PeerStream } from '../peer/stream.js';
 import { PeerBook, type PeerRecord } from './peer-book.js';
 
 const log = createDebug('pytor:session');
@@ -31,6 +32,8 @@ export interface SwarmOptions {
   readonly now: () => number;
   /** Whether connections are wanted now (the session is transferring). */
   readonly active: () => boolean;
+  /** Protocol encryption for outgoing connections (default 'prefer'). */
+  readonly encryption?: EncryptionPolicy;
 }
 
 export class PeerSwarm {
@@ -66,7 +69,7 @@ export class PeerSwarm {
   }
 
   /** An incoming connection whose handshake the listener read and routed here. */
-  accept(socket: Socket, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
+  accept(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
     const banned = this.book.isBanned(formatAddress(address));
     if (!this.options.active() || this.peers.size >= this.options.maxPeers || banned) {
       socket.destroy();
@@ -114,15 +117,15 @@ export class PeerSwarm {
   }
 
   private dial(record: PeerRecord): void {
-    const relay = new ReadRelay();
-    dial(record.address, CONNECT_TIMEOUT_MS, undefined, relay).then(
-      (socket) => {
+    const encryption = this.options.encryption ?? 'prefer';
+    dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption, infoHash: this.options.torrent.infoHash, relay: new ReadRelay() }).then(
+      ({ stream, relay }) => {
         this.book.dialEnded(record);
         if (!this.options.active()) {
-          socket.destroy();
+          stream.destroy();
           return;
         }
-        this.attach(socket, record.address, undefined, relay);
+        this.attach(stream, record.address, undefined, relay);
       },
       (err: PeerError) => {
         this.book.dialEnded(record);
@@ -137,7 +140,7 @@ export class PeerSwarm {
   }
 
   private attach(
-    socket: Socket,
+    socket: PeerStream,
     address: PeerAddress,
     accepted: { handshake: Handshake; rest: Buffer } | undefined,
     relay?: ReadRelay,

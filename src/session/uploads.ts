@@ -2,7 +2,7 @@
  * Serving blocks to peers: the per-peer request queues, one read at a time per peer while its
  * socket has room, and the choker rounds that decide who may ask.
  */
-import type { Socket } from 'node:net';
+import type { PeerStream } from '../peer/stream.js';
 import { pieceSize, type Torrent } from '../metainfo/index.js';
 import { BLOCK_LENGTH, type PeerConnection } from '../peer/connection.js';
 import { chooseUnchoked, CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUND_MS } from './choker.js';
@@ -121,7 +121,7 @@ export class Uploader {
   }
 }
 
-function waitDrain(socket: Socket): Promise<void> {
+function waitDrain(socket: PeerStream): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       socket.off('drain', done);

@@ -134,7 +134,8 @@ async function honestSwarm(t: Parameters<typeof makeFixture>[0], seed: string) {
 
 async function runPytorWith(t: Parameters<typeof makeFixture>[0], torrentFile: string, out: string, ports: number[]) {
   const peers = ports.flatMap((p) => ['--peer', `${LOOPBACK}:${p}`]);
-  const child = spawnPytor(t, ['download', torrentFile, '-o', out, ...peers, '--no-trackers', '--port', '0', '--json'], {
+  // Plaintext only: the hand-made peers speak no MSE, and a failed MSE attempt would be a second connection.
+  const child = spawnPytor(t, ['download', torrentFile, '-o', out, ...peers, '--no-trackers', '--port', '0', '--json', '--encryption', 'off'], {
     timeoutMs: 100_000,
     env: { DEBUG: 'pytor:session,pytor:peer,pytor:client' },
   });

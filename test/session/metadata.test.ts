@@ -283,7 +283,7 @@ test('extensions: serves metadata pieces, rejects pieces out of range and closes
 // --- MetadataFetcher against hand-made peers ---------------------------------------------------
 
 function fetcherFor(infoHash: Buffer): MetadataFetcher {
-  return new MetadataFetcher({ infoHash, peerId: Buffer.from('-PY0100-fetchertest0'), maxPeers: 10 });
+  return new MetadataFetcher({ infoHash, peerId: Buffer.from('-PY0100-fetchertest0'), maxPeers: 10, encryption: 'off' });
 }
 
 test('fetcher: wrong hash, size above the bound and pieces out of range are refused; a good peer then wins', { timeout: 30_000 }, async (t) => {
