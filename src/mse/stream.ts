@@ -84,6 +84,29 @@ export class MseStream extends Duplex implements PeerStream {
     return this;
   }
 
+  /**
+   * In MSE's plaintext mode nothing is left to transform: the raw socket back, with the bytes
+   * already received, so the connection runs without this stream in the way. Only before any
+   * read or write of this stream; undefined when a cipher is in use.
+   */
+  detach(): { socket: Socket; pending: Buffer } | undefined {
+    if (this.encrypt || this.decrypt || this.destroyed || this.writableLength > 0) return undefined;
+    const chunks: Buffer[] = [];
+    for (let chunk = this.read() as Buffer | null; chunk !== null; chunk = this.read() as Buffer | null) chunks.push(chunk);
+    this.unhook();
+    // read() may have resumed the socket: pause it in this same tick, before any 'data' fires.
+    this.socket.pause();
+    return { socket: this.socket, pending: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
+  }
+
+  private unhook(): void {
+    this.socket.off('data', this.onData);
+    this.socket.off('drain', this.onDrain);
+    this.socket.off('end', this.onEnd);
+    this.socket.off('error', this.onError);
+    this.socket.off('close', this.onClose);
+  }
+
   private readonly onData = (chunk: Buffer): void => {
     // Each chunk is a fresh buffer from the socket, ours to decrypt in place.
     this.decrypt?.transform(chunk);
@@ -136,11 +159,7 @@ export class MseStream extends Duplex implements PeerStream {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.socket.off('data', this.onData);
-    this.socket.off('drain', this.onDrain);
-    this.socket.off('end', this.onEnd);
-    this.socket.off('error', this.onError);
-    this.socket.off('close', this.onClose);
+    this.unhook();
     // A late socket error must not go unhandled after we stopped listening.
     this.socket.on('error', () => {});
     this.socket.destroy();

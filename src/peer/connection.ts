@@ -80,6 +80,8 @@ export interface ConnectionOptions {
   readonly accepted?: { readonly handshake: Handshake; readonly rest: Buffer };
   /** For a socket dialled with a read relay (shared read buffer): reads come through it. */
   readonly relay?: ReadRelay;
+  /** Bytes of the stream already read by someone else (an MSE handshake): taken first. */
+  readonly pending?: Buffer;
 }
 
 /**
@@ -143,7 +145,11 @@ export class PeerConnection {
     this.has = new Bitfield(options.pieceCount);
     this.framer = new Framer({ pieceCount: options.pieceCount });
     socket.setNoDelay(true);
-    if (!options.relay) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!options.relay) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      // A stream someone paused (an MSE handshake handing its socket over) flows again.
+      socket.resume();
+    }
     socket.on('error', (err: NodeJS.ErrnoException) => this.close('EPEER_SOCKET', err.code ?? err.message));
     socket.on('close', () => this.close('EPEER_CLOSED', 'connection closed'));
 
@@ -156,6 +162,7 @@ export class PeerConnection {
       this.acceptHandshake(options.accepted.handshake);
       if (!this.closed && options.accepted.rest.length > 0) this.onData(options.accepted.rest);
     }
+    if (options.pending && options.pending.length > 0 && !this.closed) this.onData(options.pending);
     options.relay?.attach(this);
   }
 

@@ -118,14 +118,14 @@ export class PeerSwarm {
 
   private dial(record: PeerRecord): void {
     const encryption = this.options.encryption ?? 'prefer';
-    dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption, infoHash: this.options.torrent.infoHash, relay: new ReadRelay() }).then(
-      ({ stream, relay }) => {
+    dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption, infoHash: this.options.torrent.infoHash, relay: new ReadRelay(), detachPlain: true }).then(
+      ({ stream, relay, pending }) => {
         this.book.dialEnded(record);
         if (!this.options.active()) {
           stream.destroy();
           return;
         }
-        this.attach(stream, record.address, undefined, relay);
+        this.attach(stream, record.address, undefined, relay, pending);
       },
       (err: PeerError) => {
         this.book.dialEnded(record);
@@ -144,6 +144,7 @@ export class PeerSwarm {
     address: PeerAddress,
     accepted: { handshake: Handshake; rest: Buffer } | undefined,
     relay?: ReadRelay,
+    pending?: Buffer,
   ): void {
     const label = formatAddress(address);
     if (this.peers.has(label)) {
@@ -156,7 +157,7 @@ export class PeerSwarm {
     const peer = new PeerConnection(
       socket,
       address,
-      { infoHash: torrent.infoHash, peerId, pieceCount: torrent.pieces.length, reserved, now, accepted, relay },
+      { infoHash: torrent.infoHash, peerId, pieceCount: torrent.pieces.length, reserved, now, accepted, relay, pending },
       this.handler,
     );
     if (!peer.isClosed) this.peers.set(label, peer);
