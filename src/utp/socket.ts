@@ -1,0 +1,365 @@
+/**
+ * One UDP socket per port for uTP and the DHT. Datagrams are told apart by their first byte,
+ * as libtorrent does: a KRPC message is a bencoded dictionary and starts with 'd' (0x64); a
+ * uTP packet starts with (type << 4 | 1). KRPC goes to `onOtherDatagram` (the DHT registers
+ * there and sends through `send`), uTP to its connection by (address, port, connection id).
+ *
+ * Bounds: total connections, half-open connections (incoming ones are half-open until the
+ * initiator acks our random sequence number, so a spoofed SYN flood only ever holds
+ * `maxHalfOpen` tiny entries, the oldest evicted first), resets sent per tick, and each
+ * connection's buffers. One timer per socket drives every connection's timeouts; flushes are
+ * batched with one setImmediate, so a burst of received packets is acked once.
+ */
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
+import createDebug from 'debug';
+import { Connection, type ConnectionOptions } from './connection.js';
+import { UtpError } from './errors.js';
+import { HEADER_LENGTH, PacketType, decodePacket, firstByte, looksLikeUtp, type Packet } from './packet.js';
+import { UtpStream } from './stream.js';
+
+const debug = createDebug('pytor:utp');
+
+/** First byte of a KRPC (DHT) datagram: a bencoded dictionary. */
+export const KRPC_FIRST_BYTE = 0x64;
+
+export interface UtpSocketOptions {
+  payloadSize?: number;
+  recvBuffer?: number;
+  sendBuffer?: number;
+  maxConnections?: number;
+  maxHalfOpen?: number;
+  /** An incoming connection not confirmed within this is forgotten. */
+  halfOpenTimeoutMs?: number;
+  tickMs?: number;
+  /** Milliseconds, monotonic (tests). */
+  now?: () => number;
+}
+
+export interface DatagramSender {
+  send(buf: Uint8Array, port: number, address: string): void;
+}
+
+export interface SocketStats {
+  readonly connections: number;
+  readonly halfOpen: number;
+  readonly dropped: number;
+  readonly resetsSent: number;
+  readonly otherDatagrams: number;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 1000;
+export const DEFAULT_MAX_HALF_OPEN = 64;
+const MAX_RESETS_PER_TICK = 20;
+
+interface Entry {
+  readonly conn: Connection;
+  readonly address: string;
+  readonly port: number;
+  readonly incoming: boolean;
+  stream: UtpStream | null;
+}
+
+export class UtpSocket extends EventEmitter implements DatagramSender {
+  readonly udp: dgram.Socket;
+  /** Datagrams that are not uTP and start with 'd' (KRPC): the DHT's entry point. */
+  onOtherDatagram: ((buf: Buffer, rinfo: { address: string; port: number }) => void) | null = null;
+
+  private readonly owned: boolean;
+  private readonly opts: Required<Omit<UtpSocketOptions, 'now'>>;
+  private readonly now: () => number;
+  private readonly conns = new Map<string, Entry>();
+  private readonly dirty = new Set<Connection>();
+  private flushScheduled: NodeJS.Immediate | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private resetsThisTick = 0;
+  private dropped = 0;
+  private resetsSent = 0;
+  private otherDatagrams = 0;
+  private closed = false;
+  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo) => this.handleDatagram(msg, rinfo);
+  private readonly onUdpError = (err: Error) => debug('udp socket error: %s', err.message);
+
+  constructor(udp: dgram.Socket, owned: boolean, opts: UtpSocketOptions = {}) {
+    super();
+    this.udp = udp;
+    this.owned = owned;
+    this.now = opts.now ?? (() => performance.now());
+    this.opts = {
+      payloadSize: opts.payloadSize ?? 1200,
+      recvBuffer: opts.recvBuffer ?? 1024 * 1024,
+      sendBuffer: opts.sendBuffer ?? 1024 * 1024,
+      maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxHalfOpen: opts.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN,
+      halfOpenTimeoutMs: opts.halfOpenTimeoutMs ?? 10_000,
+      tickMs: opts.tickMs ?? 100,
+    };
+    udp.on('message', this.onMessage);
+    udp.on('error', this.onUdpError);
+    this.timer = setInterval(() => this.tick(), this.opts.tickMs);
+    this.timer.unref();
+  }
+
+  /** Binds a new UDP socket (udp4, or udp6 for an IPv6 host) on port (0 = any). */
+  static override bind(port: number, host = '0.0.0.0', opts: UtpSocketOptions = {}): Promise<UtpSocket> {
+    const udp = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        udp.close();
+        reject(err);
+      };
+      udp.once('error', onError);
+      udp.bind(port, host, () => {
+        udp.off('error', onError);
+        // Bigger kernel buffers absorb bursts (the kernel caps them at rmem_max/wmem_max).
+        try {
+          udp.setRecvBufferSize(4 * 1024 * 1024);
+          udp.setSendBufferSize(4 * 1024 * 1024);
+        } catch {
+          // keep the defaults
+        }
+        resolve(new UtpSocket(udp, true, opts));
+      });
+    });
+  }
+
+  get port(): number {
+    return this.udp.address().port;
+  }
+
+  /** Sends a raw datagram on the shared socket (for the DHT). */
+  send(buf: Uint8Array, port: number, address: string): void {
+    if (this.closed) return;
+    this.udp.send(buf, port, address);
+  }
+
+  stats(): SocketStats {
+    let halfOpen = 0;
+    for (const e of this.conns.values()) if (e.conn.halfOpen) halfOpen++;
+    return { connections: this.conns.size, halfOpen, dropped: this.dropped, resetsSent: this.resetsSent, otherDatagrams: this.otherDatagrams };
+  }
+
+  /** Opens a uTP connection; resolves with its stream once the SYN is answered. */
+  connect(remote: { host: string; port: number }, timeoutMs = 10_000): Promise<UtpStream> {
+    return new Promise<UtpStream>((resolve, reject) => {
+      if (this.closed) {
+        reject(new UtpError('EUTP_CLOSED', { reason: 'socket closed' }));
+        return;
+      }
+      if (this.conns.size >= this.opts.maxConnections) {
+        reject(new UtpError('EUTP_LIMIT', { limit: 'connections', max: this.opts.maxConnections }));
+        return;
+      }
+      let outgoingHalfOpen = 0;
+      for (const e of this.conns.values()) if (!e.incoming && e.conn.halfOpen) outgoingHalfOpen++;
+      if (outgoingHalfOpen >= this.opts.maxHalfOpen) {
+        reject(new UtpError('EUTP_LIMIT', { limit: 'half-open connections', max: this.opts.maxHalfOpen }));
+        return;
+      }
+      const address = remote.host;
+      const port = remote.port;
+      let recvId = -1;
+      for (let i = 0; i < 16 && recvId < 0; i++) {
+        const id = randomInt(0, 0x10000);
+        if (!this.conns.has(key(address, port, id)) && !this.conns.has(key(address, port, (id + 1) & 0xffff))) recvId = id;
+      }
+      if (recvId < 0) {
+        reject(new UtpError('EUTP_LIMIT', { limit: 'connection ids to one peer', max: 0x10000 }));
+        return;
+      }
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        conn.destroy();
+        reject(new UtpError('EUTP_TIMEOUT', { state: 'syn-sent', afterMs: timeoutMs }));
+      }, timeoutMs);
+      timer.unref();
+      const conn = Connection.connect({ ...this.connOptions(address, port), recvId, seq: randomInt(0, 0x10000) });
+      const entry: Entry = { conn, address, port, incoming: false, stream: null };
+      conn.events.onConnect = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        entry.stream = this.makeStream(entry);
+        resolve(entry.stream);
+      };
+      conn.events.onClose = (err) => {
+        this.forget(entry);
+        entry.stream?.handleClose(err);
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          reject(err ?? new UtpError('EUTP_CLOSED', { reason: 'closed before connected' }));
+        }
+      };
+      this.conns.set(key(address, port, conn.recvId), entry);
+    });
+  }
+
+  /** Closes every connection (FIN or RESET, no waiting), the timer and an owned UDP socket. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
+    for (const e of [...this.conns.values()]) {
+      if (e.stream) e.stream.destroy();
+      else e.conn.destroy();
+    }
+    this.conns.clear();
+    this.dirty.clear();
+    this.udp.off('message', this.onMessage);
+    if (!this.owned) {
+      this.udp.off('error', this.onUdpError);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.udp.close(() => resolve()));
+  }
+
+  /** Entry point of every datagram (public so a test or a shared socket can feed it). */
+  handleDatagram(msg: Buffer, rinfo: { address: string; port: number }): void {
+    if (this.closed || msg.length === 0) return;
+    const b0 = msg[0]!;
+    if (b0 === KRPC_FIRST_BYTE) {
+      this.otherDatagrams++;
+      if (!this.onOtherDatagram) return;
+      try {
+        this.onOtherDatagram(msg, rinfo);
+      } catch (err) {
+        debug('handler for other datagrams threw: %s', (err as Error).message);
+      }
+      return;
+    }
+    if (!looksLikeUtp(b0)) {
+      this.dropped++;
+      return;
+    }
+    const r = decodePacket(msg);
+    if (r.kind === 'error') {
+      this.dropped++;
+      debug('dropped datagram from %s:%d: %s', rinfo.address, rinfo.port, r.err.message);
+      return;
+    }
+    const p = r.packet;
+    if (p.type === PacketType.SYN) {
+      this.handleSyn(p, rinfo.address, rinfo.port);
+      return;
+    }
+    const entry = this.conns.get(key(rinfo.address, rinfo.port, p.connectionId));
+    if (entry) {
+      entry.conn.onPacket(p);
+      return;
+    }
+    if (p.type !== PacketType.RESET) this.sendReset(p, rinfo.address, rinfo.port);
+    else this.dropped++;
+  }
+
+  private handleSyn(p: Packet, address: string, port: number): void {
+    const existing = this.conns.get(key(address, port, (p.connectionId + 1) & 0xffff));
+    if (existing) {
+      existing.conn.onPacket(p); // a resent SYN: answered again by the connection
+      return;
+    }
+    if (this.conns.size >= this.opts.maxConnections) {
+      this.dropped++;
+      return;
+    }
+    let oldest: Entry | null = null;
+    let halfOpen = 0;
+    for (const e of this.conns.values()) {
+      if (!e.incoming || !e.conn.halfOpen) continue;
+      halfOpen++;
+      if (!oldest || e.conn.createdAtMs < oldest.conn.createdAtMs) oldest = e;
+    }
+    if (halfOpen >= this.opts.maxHalfOpen && oldest) {
+      // A flood: forget the oldest unconfirmed one, so a real peer still has a chance.
+      oldest.conn.destroy();
+      this.forget(oldest);
+    }
+    const conn = Connection.accept(p, { ...this.connOptions(address, port), seq: randomInt(0, 0x10000) });
+    const entry: Entry = { conn, address, port, incoming: true, stream: null };
+    conn.events.onConnect = () => {
+      entry.stream = this.makeStream(entry);
+      this.emit('connection', entry.stream);
+    };
+    conn.events.onClose = (err) => {
+      this.forget(entry);
+      entry.stream?.handleClose(err);
+    };
+    this.conns.set(key(address, port, conn.recvId), entry);
+  }
+
+  private sendReset(p: Packet, address: string, port: number): void {
+    if (this.resetsThisTick >= MAX_RESETS_PER_TICK) {
+      this.dropped++;
+      return;
+    }
+    this.resetsThisTick++;
+    this.resetsSent++;
+    const d = Buffer.alloc(HEADER_LENGTH);
+    d[0] = firstByte(PacketType.RESET);
+    d.writeUInt16BE(p.connectionId, 2);
+    d.writeUInt32BE(Math.floor(this.now() * 1000) >>> 0, 4);
+    d.writeUInt16BE(p.ack, 16);
+    d.writeUInt16BE(p.seq, 18);
+    this.send(d, port, address);
+  }
+
+  private connOptions(address: string, port: number): Omit<ConnectionOptions, 'recvId' | 'sendId' | 'seq'> {
+    return {
+      now: this.now,
+      send: (d) => this.send(d, port, address),
+      requestFlush: (conn) => this.scheduleFlush(conn),
+      payloadSize: this.opts.payloadSize,
+      recvBuffer: this.opts.recvBuffer,
+      sendBuffer: this.opts.sendBuffer,
+      label: `${address}:${port}`,
+    };
+  }
+
+  private scheduleFlush(conn: Connection): void {
+    if (this.closed) return;
+    this.dirty.add(conn);
+    if (this.flushScheduled) return;
+    this.flushScheduled = setImmediate(() => {
+      this.flushScheduled = null;
+      const list = [...this.dirty];
+      this.dirty.clear();
+      for (const c of list) c.flush();
+    });
+  }
+
+  private makeStream(entry: Entry): UtpStream {
+    const s = new UtpStream(entry.conn, { address: entry.address, port: entry.port });
+    const local = this.udp.address();
+    s.localAddress = local.address;
+    s.localPort = local.port;
+    return s;
+  }
+
+  private forget(entry: Entry): void {
+    const k = key(entry.address, entry.port, entry.conn.recvId);
+    if (this.conns.get(k) === entry) this.conns.delete(k);
+    this.dirty.delete(entry.conn);
+  }
+
+  private tick(): void {
+    this.resetsThisTick = 0;
+    const now = this.now();
+    for (const e of [...this.conns.values()]) {
+      if (e.incoming && e.conn.state === 'syn-recv' && now - e.conn.createdAtMs > this.opts.halfOpenTimeoutMs) {
+        e.conn.destroy();
+        this.forget(e);
+        continue;
+      }
+      e.conn.tick();
+    }
+  }
+}
+
+function key(address: string, port: number, id: number): string {
+  return `${address}|${port}|${id}`;
+}
