@@ -12,6 +12,7 @@ import { UtpError } from './errors.js';
 import {
   EXTENSION_SELECTIVE_ACK,
   HEADER_LENGTH,
+  PACKET_TYPE_NAMES,
   PacketType,
   firstByte,
   sackedSeqs,
@@ -25,6 +26,7 @@ import {
 import { RttEstimator } from './rtt.js';
 
 const debug = createDebug('pytor:utp');
+const trace = createDebug('pytor:utp:packet');
 
 export type ConnectionState = 'syn-sent' | 'syn-recv' | 'connected' | 'closed';
 
@@ -292,6 +294,7 @@ export class Connection {
   onPacket(p: Packet): void {
     if (this.state === 'closed') return;
     const now = this.now();
+    if (trace.enabled) trace('%s: in %s seq %d ack %d wnd %d len %d (%s)', this.label, PACKET_TYPE_NAMES[p.type], p.seq, p.ack, p.windowSize, p.payload.length, this.state);
     this.packetsReceived++;
     this.lastReceivedAt = now;
     this.noteTimestamp(p);
@@ -441,6 +444,7 @@ export class Connection {
   }
 
   private output(d: Buffer, now: number): void {
+    if (trace.enabled) trace('%s: out %s seq %d ack %d len %d', this.label, PACKET_TYPE_NAMES[d[0]! >> 4], d.readUInt16BE(16), d.readUInt16BE(18), d.length - HEADER_LENGTH);
     this.packetsSent++;
     this.lastSentAt = now;
     this.ackPending = false;

@@ -84,9 +84,9 @@ export function decodePacket(buf: Uint8Array): PacketResult {
     const following = b[pos]!;
     const len = b[pos + 1]!;
     if (pos + 2 + len > b.length) return fail('extension', `extension ${next} of ${len} bytes at ${pos} runs past the end (${b.length})`);
-    if (next === EXTENSION_SELECTIVE_ACK && (len === 0 || len % 4 !== 0)) {
-      return fail('selective ack', `length ${len} is not a positive multiple of 4`);
-    }
+    // BEP 29 asks for a multiple of 4 bytes, but libtorrent sends just the bytes it needs
+    // (seen on the wire: length 1), so any non-empty mask is taken.
+    if (next === EXTENSION_SELECTIVE_ACK && len === 0) return fail('selective ack', 'length 0');
     extensions.push({ type: next, data: b.subarray(pos + 2, pos + 2 + len) });
     pos += 2 + len;
     next = following;

@@ -34,7 +34,7 @@ class Reader {
   private ended = false;
 
   constructor(
-    stream: Duplex,
+    private readonly stream: Duplex,
     pieceCount: number,
     private readonly onHandshake: (infoHash: Buffer) => void,
   ) {
@@ -62,14 +62,22 @@ class Reader {
     if (!this.handshaken) {
       const h = this.framer.nextHandshake();
       if (h.kind === 'need-more') return;
-      if (h.kind === 'error') return this.finish(h.err);
+      if (h.kind === 'error') {
+        // Not a plaintext handshake (libtorrent tries MSE first): close at once, as the peer
+        // layer does, so the other side retries in plaintext instead of waiting.
+        this.stream.destroy();
+        return this.finish(h.err);
+      }
       this.handshaken = true;
       this.onHandshake(h.infoHash);
     }
     for (;;) {
       const r = this.framer.next();
       if (r.kind === 'need-more') break;
-      if (r.kind === 'error') return this.finish(r.err);
+      if (r.kind === 'error') {
+        this.stream.destroy();
+        return this.finish(r.err);
+      }
       const m = r.msg;
       // Blocks are views into the chunk: copy what is kept.
       this.queue.push(m.type === 'piece' ? { ...m, block: Buffer.from(m.block) } : m);

@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Ledbat, RttEstimator, TARGET_DELAY_US, u32Diff } from '../../src/utp/index.js';
+
+const MSS = 1000;
+
+/**
+ * Acks one window's worth of packets at `delayUs` one-way delay from a sender that always
+ * fills its window (flight = cwnd before each ack); the clock advances by rttMs.
+ */
+function ackWindow(l: Ledbat, clock: { now: number }, delayUs: number, rttMs = 50): void {
+  const flight = Math.floor(l.cwnd);
+  for (let acked = 0; acked < flight; acked += MSS) {
+    l.addDelaySample(clock.now, delayUs);
+    l.onAck(MSS, Math.floor(l.cwnd));
+  }
+  clock.now += rttMs;
+}
+
+test('LEDBAT grows below the target delay and shrinks above it', () => {
+  const clock = { now: 0 };
+  const l = new Ledbat({ mss: MSS, maxWindow: 10_000_000, slowStart: false });
+  const base = 20_000;
+  l.addDelaySample(0, base); // base delay
+  const start = l.cwnd;
+  for (let i = 0; i < 50; i++) ackWindow(l, clock, base + 5_000);
+  const grown = l.cwnd;
+  assert.ok(grown > start + 30 * MSS, `grew to ${grown} from ${start}`);
+  // Each RTT adds at most GAIN * MSS (off_target <= 1).
+  assert.ok(grown <= start + 50 * MSS + 1, `at most one MSS per RTT: ${grown}`);
+  for (let i = 0; i < 20; i++) ackWindow(l, clock, base + 2 * TARGET_DELAY_US);
+  assert.ok(l.cwnd < grown - 10 * MSS, `shrank to ${l.cwnd} from ${grown} above target`);
+  assert.equal(l.queuingDelay(), 2 * TARGET_DELAY_US);
+});
+
+test('LEDBAT at the target delay holds the window', () => {
+  const clock = { now: 0 };
+  const l = new Ledbat({ mss: MSS, maxWindow: 10_000_000, slowStart: false });
+  l.addDelaySample(0, 1_000_000);
+  l.cwnd = 50 * MSS;
+  for (let i = 0; i < 20; i++) ackWindow(l, clock, 1_000_000 + TARGET_DELAY_US);
+  // The first samples still see the base in the current-delay filter: a few bytes of growth.
+  assert.ok(Math.abs(l.cwnd - 50 * MSS) < MSS / 10, `${l.cwnd}`);
+});
+
+test('LEDBAT halves on loss, once per RTT, and drops to one packet on timeout', () => {
+  const l = new Ledbat({ mss: MSS, maxWindow: 10_000_000, slowStart: false });
+  l.cwnd = 64 * MSS;
+  l.onLoss(1000, 50);
+  assert.equal(l.cwnd, 32 * MSS);
+  l.onLoss(1020, 50); // same RTT: not again
+  assert.equal(l.cwnd, 32 * MSS);
+  l.onLoss(1060, 50);
+  assert.equal(l.cwnd, 16 * MSS);
+  for (let i = 0; i < 10; i++) l.onLoss(2000 + i * 100, 50);
+  assert.equal(l.cwnd, 2 * MSS, 'never below the minimum window');
+  l.onTimeout();
+  assert.equal(l.cwnd, MSS);
+});
+
+test('slow start doubles per RTT until half the target delay, then LEDBAT takes over', () => {
+  const clock = { now: 0 };
+  const l = new Ledbat({ mss: MSS, maxWindow: 100_000_000 });
+  l.addDelaySample(0, 10_000);
+  ackWindow(l, clock, 10_000);
+  ackWindow(l, clock, 10_000);
+  assert.equal(l.cwnd, 8 * MSS, 'two RTTs of slow start: 2 -> 4 -> 8 packets');
+  ackWindow(l, clock, 10_000 + TARGET_DELAY_US);
+  assert.equal(l.slowStart, false);
+});
+
+test('an application-limited sender does not grow its window', () => {
+  const l = new Ledbat({ mss: MSS, maxWindow: 100_000_000, slowStart: false });
+  l.cwnd = 100 * MSS;
+  l.addDelaySample(0, 5000);
+  for (let i = 0; i < 100; i++) l.onAck(MSS, 3 * MSS);
+  assert.ok(l.cwnd <= 100 * MSS, `${l.cwnd}`);
+});
+
+test('base delay is the minimum over a rolling window and handles u32 wrap-around', () => {
+  const l = new Ledbat({ mss: MSS, maxWindow: 1_000_000 });
+  // Clocks offset so the one-way "delay" is near 2^32 and wraps.
+  const near = 0xffff_fff0;
+  l.addDelaySample(0, near);
+  l.addDelaySample(1000, (near + 50_000) >>> 0); // wrapped: 50 ms more
+  assert.equal(l.baseDelay(), near);
+  assert.equal(u32Diff((near + 50_000) >>> 0, near), 50_000);
+  // A lower delay becomes the base; after ten minutes without it, it ages out.
+  l.addDelaySample(2000, (near - 1000) >>> 0);
+  assert.equal(l.baseDelay(), (near - 1000) >>> 0);
+  for (let minute = 1; minute <= 11; minute++) l.addDelaySample(minute * 60_000 + 1, (near + 20_000) >>> 0);
+  assert.equal(l.baseDelay(), (near + 20_000) >>> 0);
+});
+
+test('RTT estimator: BEP 29 smoothing, 500 ms floor, back-off on timeout', () => {
+  const r = new RttEstimator();
+  assert.equal(r.timeout(), 1000, 'before any sample');
+  r.sample(100);
+  assert.equal(r.rtt, 100);
+  assert.equal(r.timeout(), 500, 'rtt + 4 * rtt_var = 300 is below the floor');
+  for (let i = 0; i < 50; i++) r.sample(1000);
+  assert.ok(r.rtt > 990 && r.rtt <= 1000);
+  const t = r.timeout();
+  assert.ok(t >= 1000 && t < 1200, `${t}`);
+  r.onTimeout();
+  assert.equal(r.timeout(), 2 * t);
+  r.onTimeout();
+  assert.equal(r.timeout(), 4 * t);
+  r.sample(1000);
+  assert.ok(r.timeout() < 1.5 * t, 'a new sample ends the back-off');
+  r.sample(-5);
+  r.sample(Number.NaN);
+  assert.ok(Number.isFinite(r.timeout()));
+});
