@@ -318,6 +318,9 @@ export class Connection {
       this.handleAck(p, now);
       debug('%s: connected', this.label);
       this.events.onConnect?.();
+      // Ack their ST_STATE at once (unless data goes first): the other side holds us as
+      // half-open until we prove we saw its random sequence number, and only then accepts.
+      this.ackPending = true;
       this.flush();
       return;
     }

@@ -1,0 +1,290 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Connection, decodePacket, encodePacket, PacketType, type Packet } from '../../src/utp/index.js';
+import { prng, randomBytes } from '../helpers/random.js';
+import { SimNet, pumpRead, pumpWrite } from './sim.js';
+
+function sha1(bufs: Buffer[] | Buffer): string {
+  const h = createHash('sha1');
+  for (const b of Array.isArray(bufs) ? bufs : [bufs]) h.update(b);
+  return h.digest('hex');
+}
+
+/** One-way transfer of `data` from a to b through the simulated network, then FIN both ways. */
+function transfer(net: SimNet, data: Buffer, maxMs: number): Buffer[] {
+  const got: Buffer[] = [];
+  let off = 0;
+  let aEnded = false;
+  let bEof = false;
+  let bEnded = false;
+  net.run(
+    () => net.aClosed !== null && net.bClosed !== null,
+    maxMs,
+    () => {
+      if (net.aConnected) off = pumpWrite(net.a, data, off);
+      if (!aEnded && off === data.length && net.aConnected) {
+        aEnded = true;
+        net.a.end();
+      }
+      if (!bEof && pumpRead(net.b, got)) bEof = true;
+      if (bEof && !bEnded) {
+        bEnded = true;
+        net.b!.end();
+      }
+      pumpRead(net.a, []);
+    },
+  );
+  return got;
+}
+
+test('connect, transfer 512 KiB and close on a clean link', () => {
+  const net = new SimNet({ delayMs: 5 });
+  const data = randomBytes(prng(1), 512 * 1024);
+  const got = transfer(net, data, 60_000);
+  assert.equal(sha1(got), sha1(data));
+  assert.deepEqual(net.aClosed, { err: undefined });
+  assert.deepEqual(net.bClosed, { err: undefined });
+  assert.equal(net.a.stats().retransmits, 0);
+});
+
+test('4 MiB through 3% loss, 2% duplication and reordering jitter, with sequence numbers wrapping', () => {
+  const net = new SimNet({ seed: 7, delayMs: 20, jitterMs: 15, loss: 0.03, dup: 0.02, seqA: 0xffff - 50, seqB: 0xffff - 5 });
+  const data = randomBytes(prng(2), 4 * 1024 * 1024);
+  const got = transfer(net, data, 600_000);
+  assert.equal(sha1(got), sha1(data), `received ${got.reduce((n, b) => n + b.length, 0)} bytes`);
+  assert.deepEqual(net.aClosed, { err: undefined });
+  assert.deepEqual(net.bClosed, { err: undefined });
+  const s = net.a.stats();
+  assert.ok(s.retransmits > 0, 'losses were repaired by retransmission');
+  // 4 MiB / 1200 B = 3496 packets: far more than 2^16 / 20, and the wrap happened early.
+  assert.ok(s.packetsSent > 3496);
+});
+
+test('both directions at once through loss and reordering', () => {
+  const net = new SimNet({ seed: 11, delayMs: 10, jitterMs: 10, loss: 0.02, dup: 0.01 });
+  const ab = randomBytes(prng(3), 1024 * 1024);
+  const ba = randomBytes(prng(4), 768 * 1024);
+  const gotB: Buffer[] = [];
+  const gotA: Buffer[] = [];
+  let offA = 0;
+  let offB = 0;
+  const flags = { aEnd: false, bEnd: false, aEof: false, bEof: false };
+  net.run(
+    () => net.aClosed !== null && net.bClosed !== null,
+    600_000,
+    () => {
+      if (net.aConnected) offA = pumpWrite(net.a, ab, offA);
+      if (net.b && net.bConnected) offB = pumpWrite(net.b, ba, offB);
+      if (!flags.aEnd && offA === ab.length) {
+        flags.aEnd = true;
+        net.a.end();
+      }
+      if (net.b && !flags.bEnd && offB === ba.length) {
+        flags.bEnd = true;
+        net.b.end();
+      }
+      if (pumpRead(net.b, gotB)) flags.bEof = true;
+      if (pumpRead(net.a, gotA)) flags.aEof = true;
+    },
+  );
+  assert.equal(sha1(gotB), sha1(ab));
+  assert.equal(sha1(gotA), sha1(ba));
+  assert.deepEqual(net.aClosed, { err: undefined });
+  assert.deepEqual(net.bClosed, { err: undefined });
+});
+
+test('a lost SYN and a lost ST_STATE are retried', () => {
+  const net = new SimNet({ delayMs: 5 });
+  let synsDropped = 0;
+  let statesDropped = 0;
+  net.filter = (to, buf) => {
+    const type = buf[0]! >> 4;
+    if (to === 'b' && type === PacketType.SYN && synsDropped < 1) return ++synsDropped > 0;
+    if (to === 'a' && type === PacketType.STATE && statesDropped < 1) return ++statesDropped > 0;
+    return false;
+  };
+  const data = randomBytes(prng(5), 10_000);
+  const got = transfer(net, data, 60_000);
+  assert.equal(sha1(got), sha1(data));
+  assert.equal(synsDropped, 1);
+  assert.equal(statesDropped, 1);
+});
+
+test('an unanswered SYN times out after its retries', () => {
+  const net = new SimNet({ delayMs: 5 });
+  net.filter = () => true;
+  net.run(() => net.aClosed !== null, 120_000);
+  assert.equal(net.aClosed?.err?.code, 'EUTP_TIMEOUT');
+  assert.equal(net.sent.a, 4, 'one SYN and three resends');
+});
+
+test('destroy with data in flight resets the other side', () => {
+  const net = new SimNet({ delayMs: 5 });
+  const data = randomBytes(prng(6), 200_000);
+  let off = 0;
+  net.run(() => net.bConnected && net.a.stats().inflightBytes > 0, 10_000, () => {
+    if (net.aConnected) off = pumpWrite(net.a, data, off);
+  });
+  net.a.destroy();
+  assert.equal(net.a.state, 'closed');
+  net.run(() => net.bClosed !== null, 10_000, () => pumpRead(net.b, []));
+  assert.equal(net.bClosed?.err?.code, 'EUTP_RESET');
+});
+
+test('a silent peer: data retransmissions back off and then time out', () => {
+  const net = new SimNet({ delayMs: 5 });
+  net.run(() => net.bConnected, 10_000, () => {
+    if (net.aConnected && net.a.stats().sendQueueBytes === 0 && net.a.stats().inflightBytes === 0) net.a.write(Buffer.alloc(100));
+  });
+  net.filter = () => true; // the link dies
+  net.a.write(Buffer.alloc(5000));
+  const before = net.sent.a;
+  net.run(() => net.aClosed !== null, 600_000);
+  assert.equal(net.aClosed?.err?.code, 'EUTP_TIMEOUT');
+  assert.ok(net.sent.a - before < 20, `${net.sent.a - before} packets to a dead peer`);
+});
+
+// ---- hostile peers, played by hand-made packets ---------------------------------------
+
+/** A fake peer that answers our SYN, then lets the test send whatever it likes. */
+class HandPeer {
+  now = 0;
+  readonly out: Packet[] = [];
+  conn: Connection;
+  closed: string | null = null;
+  peerSeq = 5000;
+  constructor(opts: { sendBuffer?: number; recvBuffer?: number } = {}) {
+    this.conn = Connection.connect({
+      recvId: 77,
+      seq: 100,
+      now: () => this.now,
+      send: (d) => {
+        const r = decodePacket(d);
+        if (r.kind === 'packet') this.out.push(r.packet);
+      },
+      requestFlush: () => {},
+      ...opts,
+    });
+    this.conn.events.onClose = (err) => (this.closed = err?.code ?? 'orderly');
+    const syn = this.out.shift()!;
+    this.conn.onPacket(this.packet(PacketType.STATE, { ack: syn.seq }));
+    assert.equal(this.conn.state, 'connected');
+  }
+  packet(type: PacketType, over: Partial<Packet> = {}): Packet {
+    return {
+      type,
+      connectionId: 78,
+      timestamp: Math.floor(this.now * 1000) >>> 0,
+      timestampDiff: 1000,
+      windowSize: 1 << 20,
+      seq: this.peerSeq,
+      ack: 0,
+      extensions: [],
+      payload: Buffer.alloc(0),
+      ...over,
+    };
+  }
+  /** Advance the clock, ticking like the socket does. */
+  advance(ms: number, step = 50): void {
+    for (let t = 0; t < ms; t += step) {
+      this.now += step;
+      this.conn.tick();
+      this.conn.flush();
+    }
+  }
+}
+
+test('hostile: a window of 0 forever keeps our buffers bounded and only probes', () => {
+  const p = new HandPeer({ sendBuffer: 256 * 1024 });
+  let written = 0;
+  const chunk = Buffer.alloc(16 * 1024, 1);
+  for (let round = 0; round < 2000; round++) {
+    while (p.conn.writableNow) {
+      p.conn.write(chunk);
+      written += chunk.length;
+    }
+    p.conn.flush();
+    // Ack everything it sent, but with a window of 0.
+    for (const pkt of p.out.splice(0)) {
+      if (pkt.type === PacketType.DATA) p.conn.onPacket(p.packet(PacketType.STATE, { ack: pkt.seq, windowSize: 0 }));
+    }
+    p.advance(500);
+  }
+  const s = p.conn.stats();
+  assert.equal(p.closed, null, 'a peer that answers is not timed out');
+  assert.ok(s.sendQueueBytes + s.inflightBytes <= 256 * 1024 + chunk.length, `buffered ${s.sendQueueBytes + s.inflightBytes}`);
+  assert.ok(written <= 256 * 1024 + chunk.length + s.packetsSent * 1200, 'writes were held back');
+  // 1000 s of simulated time: probes at the retransmission timeout, not a flood.
+  assert.ok(s.packetsSent < 2500, `${s.packetsSent} packets`);
+});
+
+test('hostile: acks for packets never sent and wild selective acks change nothing', () => {
+  const p = new HandPeer();
+  p.conn.write(Buffer.alloc(12_000, 2));
+  p.conn.flush();
+  const sent = p.out.filter((x) => x.type === PacketType.DATA).length;
+  assert.ok(sent >= 1);
+  const before = p.conn.stats();
+  const r = prng(9);
+  for (let i = 0; i < 5000; i++) {
+    const mask = randomBytes(r, 1 + Math.floor(r() * 32));
+    p.conn.onPacket(p.packet(PacketType.STATE, { ack: (Math.floor(r() * 65536) & 0xffff) | (i % 2 ? 0 : 0x8000), extensions: [{ type: 1, data: mask }] }));
+  }
+  const after = p.conn.stats();
+  assert.equal(p.closed, null);
+  assert.ok(after.inflightBytes + after.sendQueueBytes <= before.inflightBytes + before.sendQueueBytes);
+  // A correct ack still works afterwards.
+  const last = p.out.filter((x) => x.type === PacketType.DATA).at(-1)!;
+  p.conn.onPacket(p.packet(PacketType.STATE, { ack: last.seq }));
+  p.conn.flush();
+  assert.ok(p.conn.stats().inflightBytes < before.inflightBytes + before.sendQueueBytes);
+});
+
+test('hostile: data ignoring our window, in order and out of order, stays within the receive buffer', () => {
+  const p = new HandPeer({ recvBuffer: 64 * 1024 });
+  const payload = Buffer.alloc(1400, 3);
+  // In order, never read by the application.
+  for (let i = 0; i < 500; i++) p.conn.onPacket(p.packet(PacketType.DATA, { seq: p.peerSeq + i, payload }));
+  let s = p.conn.stats();
+  assert.ok(s.inboxBytes <= 64 * 1024, `inbox ${s.inboxBytes}`);
+  assert.ok(s.inboxBytes > 60 * 1024, `in-order data was taken up to the bound (${s.inboxBytes})`);
+  // Out of order, far ahead and everywhere.
+  const r = prng(10);
+  for (let i = 0; i < 5000; i++) {
+    p.conn.onPacket(p.packet(PacketType.DATA, { seq: Math.floor(r() * 65536), payload: payload.subarray(0, 1 + Math.floor(r() * 1400)) }));
+  }
+  s = p.conn.stats();
+  assert.ok(s.inboxBytes + s.reorderBytes <= 64 * 1024, `inbox ${s.inboxBytes} + reorder ${s.reorderBytes}`);
+  assert.ok(s.reorderPackets <= 1024);
+  // The window we advertise says so.
+  p.conn.flush();
+  const lastAck = p.out.filter((x) => x.type === PacketType.STATE).at(-1);
+  assert.ok(lastAck && lastAck.windowSize <= 64 * 1024 - s.inboxBytes);
+});
+
+test('the receive window reopens when the application reads', () => {
+  const p = new HandPeer({ recvBuffer: 16 * 1024 });
+  const payload = Buffer.alloc(1000, 4);
+  for (let i = 0; i < 16; i++) p.conn.onPacket(p.packet(PacketType.DATA, { seq: p.peerSeq + i, payload }));
+  p.conn.flush();
+  const closedAck = p.out.filter((x) => x.type === PacketType.STATE).at(-1)!;
+  assert.ok(closedAck.windowSize < 1200, `window ${closedAck.windowSize}`);
+  p.out.length = 0;
+  let n = 0;
+  while (p.conn.read()) n++;
+  assert.equal(n, 16);
+  p.conn.flush();
+  const update = p.out.filter((x) => x.type === PacketType.STATE).at(-1);
+  assert.ok(update && update.windowSize === 16 * 1024, 'a window update was sent');
+});
+
+test('an encoded packet from a connection is a valid packet', () => {
+  const p = new HandPeer();
+  p.conn.write(Buffer.from('abc'));
+  p.conn.flush();
+  const d = p.out.find((x) => x.type === PacketType.DATA)!;
+  assert.equal(d.connectionId, 78, 'sends with recv id + 1');
+  assert.equal(d.payload.toString(), 'abc');
+  assert.equal(decodePacket(encodePacket(d)).kind, 'packet');
+});
