@@ -7,8 +7,8 @@
  *   so a clock offset between the hosts cancels out and only queueing remains.
  * - Queueing delay: the smallest of the last few samples (RFC's CURRENT_FILTER) minus base.
  * - Window: cwnd += GAIN * off_target * bytes_acked * MSS / cwnd, off_target = (TARGET - qd) / TARGET,
- *   so it grows by at most GAIN*MSS per RTT below the target and shrinks above it; never more
- *   than ALLOWED_INCREASE*MSS past what was actually in flight (an idle sender does not grow).
+ *   so it grows by at most GAIN*MSS per RTT below the target and shrinks above it; it grows only
+ *   while the window is what limits the sender (an application-limited sender does not grow).
  * - Loss (fast retransmit): halve, at most once per RTT. Timeout: one packet.
  * - Slow start (RFC 6817 allows it): double per RTT until the first loss or until queueing
  *   delay reaches half the target.
@@ -18,7 +18,6 @@ export const TARGET_DELAY_US = 100_000;
 export const BASE_HISTORY = 10;
 export const CURRENT_FILTER = 4;
 export const GAIN = 1;
-export const ALLOWED_INCREASE = 1;
 export const MIN_CWND_PACKETS = 2;
 
 export interface LedbatOptions {
@@ -47,6 +46,9 @@ export class Ledbat {
   private bucketStart = -Infinity;
   private recent: number[] = [];
   private lastLossAt = -Infinity;
+  /** Loss events that halved the window, and timeouts (for stats). */
+  losses = 0;
+  timeouts = 0;
 
   constructor(opts: LedbatOptions) {
     this.mss = opts.mss;
@@ -92,24 +94,23 @@ export class Ledbat {
   }
 
   /**
-   * Bytes newly acked; `flightBefore` is what was in flight before this ack (bytes).
-   * Call addDelaySample first when the ack carried one.
+   * Bytes newly acked. `windowLimited`: the sender had data it could not send for the window
+   * since the last ack. Only then may the window grow (RFC 6817 2.4.1: an application-limited
+   * flow must not inflate cwnd); it may always shrink. Call addDelaySample first.
    */
-  onAck(bytesAcked: number, flightBefore: number): void {
+  onAck(bytesAcked: number, windowLimited: boolean): void {
     if (bytesAcked <= 0) return;
     const qd = this.queuingDelay();
+    let delta: number;
+    if (this.slowStart && qd > this.target / 2) this.slowStart = false;
     if (this.slowStart) {
-      if (qd > this.target / 2) this.slowStart = false;
-      else this.cwnd += bytesAcked;
-    }
-    if (!this.slowStart) {
+      delta = bytesAcked;
+    } else {
       const offTarget = (this.target - qd) / this.target;
-      this.cwnd += (GAIN * offTarget * bytesAcked * this.mss) / this.cwnd;
+      delta = (GAIN * offTarget * bytesAcked * this.mss) / this.cwnd;
     }
-    // An application-limited sender does not grow its window (RFC 6817 2.4.1); slow start may
-    // grow by what this ack covered (acks are batched, so one ack can cover many packets).
-    const allowed = flightBefore + Math.max(ALLOWED_INCREASE * this.mss, this.slowStart ? bytesAcked : 0);
-    if (this.cwnd > allowed) this.cwnd = Math.max(allowed, this.minWindow);
+    if (delta > 0 && !windowLimited) delta = 0;
+    this.cwnd += delta;
     this.clamp();
   }
 
@@ -118,12 +119,14 @@ export class Ledbat {
     this.slowStart = false;
     if (now - this.lastLossAt < Math.max(rttMs, 1)) return;
     this.lastLossAt = now;
+    this.losses++;
     this.cwnd = this.cwnd / 2;
     this.clamp();
   }
 
   /** A retransmission timeout: back to one packet (RFC 6817 section 2.4.2). */
   onTimeout(): void {
+    this.timeouts++;
     this.slowStart = false;
     this.cwnd = this.mss;
   }

@@ -106,6 +106,8 @@ export interface ConnectionStats {
   readonly reorderPackets: number;
   readonly rttMs: number;
   readonly retransmits: number;
+  readonly losses: number;
+  readonly timeouts: number;
   readonly packetsSent: number;
   readonly packetsReceived: number;
 }
@@ -157,6 +159,8 @@ export class Connection {
   private dupAcks = 0;
   private lastAckSeen = -1;
   private rtoDeadline: number | null = null;
+  /** Data waited for the window since the last flush (LEDBAT grows only then). */
+  private windowLimited = false;
   private consecutiveTimeouts = 0;
   private readonly createdAt: number;
   private lastReceivedAt: number;
@@ -283,6 +287,8 @@ export class Connection {
       reorderPackets: this.reorder.size,
       rttMs: this.rtt.rtt,
       retransmits: this.retransmits,
+      losses: this.ledbat.losses,
+      timeouts: this.ledbat.timeouts,
       packetsSent: this.packetsSent,
       packetsReceived: this.packetsReceived,
     };
@@ -383,6 +389,7 @@ export class Connection {
       }
     }
     while (this.sendNewData(now, false)) sent = true;
+    if (this.sendQueueBytes === 0) this.windowLimited = false; // application-limited
     if (this.endQueued && this.finSentSeq === null && this.sendQueueBytes === 0) {
       const fin = this.makeOutPacket(PacketType.FIN, Buffer.alloc(0));
       this.finSentSeq = fin.seq;
@@ -459,7 +466,10 @@ export class Connection {
     if (this.sendQueueBytes === 0) return false;
     const size = Math.min(this.payloadSize, this.sendQueueBytes);
     const window = Math.min(this.ledbat.cwnd, this.peerWindow);
-    if (!force && this.inflightBytes + size > window) return false;
+    if (!force && this.inflightBytes + size > window) {
+      this.windowLimited = true;
+      return false;
+    }
     // Sequence space: never more than half of it outstanding.
     if (this.inflight.size >= 0x7000) return false;
     const payload = this.takeFromQueue(size);
@@ -548,7 +558,6 @@ export class Connection {
     const oldest = this.inflight.keys().next();
     let bytesAcked = 0;
     let advanced = false;
-    const flightBefore = this.inflightBytes;
     // An ack outside [oldest unacked - 1, last sent] is stale or hostile: its ack part is ignored.
     const valid = !oldest.done && !seqLess(seqAdd(this.seqNr, -1), ack) && !seqLess(ack, seqAdd(oldest.value, -1));
     if (valid) {
@@ -568,7 +577,7 @@ export class Connection {
     }
     if (bytesAcked > 0) {
       if (p.timestampDiff !== 0) this.ledbat.addDelaySample(now, p.timestampDiff);
-      this.ledbat.onAck(bytesAcked, flightBefore);
+      this.ledbat.onAck(bytesAcked, this.windowLimited);
     }
     if (advanced) {
       this.consecutiveTimeouts = 0;

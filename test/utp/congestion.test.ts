@@ -12,7 +12,7 @@ function ackWindow(l: Ledbat, clock: { now: number }, delayUs: number, rttMs = 5
   const flight = Math.floor(l.cwnd);
   for (let acked = 0; acked < flight; acked += MSS) {
     l.addDelaySample(clock.now, delayUs);
-    l.onAck(MSS, Math.floor(l.cwnd));
+    l.onAck(MSS, true);
   }
   clock.now += rttMs;
 }
@@ -69,12 +69,16 @@ test('slow start doubles per RTT until half the target delay, then LEDBAT takes 
   assert.equal(l.slowStart, false);
 });
 
-test('an application-limited sender does not grow its window', () => {
+test('an application-limited sender does not grow its window, but still shrinks it', () => {
   const l = new Ledbat({ mss: MSS, maxWindow: 100_000_000, slowStart: false });
   l.cwnd = 100 * MSS;
   l.addDelaySample(0, 5000);
-  for (let i = 0; i < 100; i++) l.onAck(MSS, 3 * MSS);
-  assert.ok(l.cwnd <= 100 * MSS, `${l.cwnd}`);
+  for (let i = 0; i < 100; i++) l.onAck(MSS, false);
+  assert.equal(l.cwnd, 100 * MSS);
+  l.addDelaySample(1, 5000 + 3 * TARGET_DELAY_US);
+  for (let i = 0; i < 10; i++) l.addDelaySample(2, 5000 + 3 * TARGET_DELAY_US);
+  for (let i = 0; i < 100; i++) l.onAck(MSS, false);
+  assert.ok(l.cwnd < 100 * MSS);
 });
 
 test('base delay is the minimum over a rolling window and handles u32 wrap-around', () => {
