@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ledbat, RttEstimator, TARGET_DELAY_US, u32Diff } from '../../src/utp/index.js';
+import { SimNet } from './sim.js';
 
 const MSS = 1000;
 
@@ -115,4 +116,47 @@ test('RTT estimator: BEP 29 smoothing, 500 ms floor, back-off on timeout', () =>
   r.sample(-5);
   r.sample(Number.NaN);
   assert.ok(Number.isFinite(r.timeout()));
+});
+
+/**
+ * A bulk upload through a 1 MB/s link with a 1 s buffer (a home uplink): LEDBAT must fill the
+ * link yet keep the queue near its target delay, leaving room for the user's own traffic,
+ * where a loss-based sender would fill the whole buffer.
+ */
+function bottleneckRun(targetDelayUs: number): { medianQueueMs: number; maxQueueMs: number; mbps: number } {
+  const net = new SimNet({ delayMs: 20, bottleneck: { bytesPerMs: 1000, bufferMs: 1000 }, conn: { targetDelayUs } });
+  const chunk = Buffer.alloc(16 * 1024);
+  let received = 0;
+  let receivedAt30 = 0;
+  const queue: number[] = [];
+  let lastSample = 0;
+  net.run(
+    () => false,
+    60_000,
+    () => {
+      if (net.aConnected) while (net.a.writableNow) net.a.write(chunk);
+      if (net.b) for (let c = net.b.read(); c; c = net.b.read()) received += c.length;
+      if (net.now >= 30_000 && receivedAt30 === 0) receivedAt30 = received;
+      if (net.now >= 30_000 && net.now - lastSample >= 100) {
+        lastSample = net.now;
+        queue.push(net.queueDelayMs);
+      }
+    },
+  );
+  queue.sort((x, y) => x - y);
+  return {
+    medianQueueMs: queue[Math.floor(queue.length / 2)]!,
+    maxQueueMs: queue.at(-1)!,
+    mbps: (received - receivedAt30) / 1e6 / 30,
+  };
+}
+
+test('LEDBAT through a bottleneck: the link stays full and the queue stays near the target delay', () => {
+  const r100 = bottleneckRun(100_000);
+  assert.ok(r100.mbps > 0.85, `throughput ${r100.mbps} MB/s of 1 MB/s`);
+  assert.ok(r100.medianQueueMs > 50 && r100.medianQueueMs < 150, `median queue ${r100.medianQueueMs} ms (target 100)`);
+  assert.ok(r100.maxQueueMs < 400, `max queue ${r100.maxQueueMs} ms of a 1000 ms buffer`);
+  const r25 = bottleneckRun(25_000);
+  assert.ok(r25.mbps > 0.85, `throughput ${r25.mbps} MB/s at a 25 ms target`);
+  assert.ok(r25.medianQueueMs < r100.medianQueueMs / 2, `a lower target, a shorter queue: ${r25.medianQueueMs} vs ${r100.medianQueueMs} ms`);
 });

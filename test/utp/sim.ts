@@ -14,6 +14,11 @@ export interface SimOptions {
   seqA?: number;
   seqB?: number;
   conn?: Partial<ConnectionOptions>;
+  /**
+   * A bottleneck on the a -> b direction: packets leave at `bytesPerMs` through a FIFO queue
+   * that holds at most `bufferMs` of waiting (tail drop), like a home uplink.
+   */
+  bottleneck?: { bytesPerMs: number; bufferMs: number };
 }
 
 interface InFlight {
@@ -38,6 +43,7 @@ export class SimNet {
   private order = 0;
   private readonly dirty = new Set<Connection>();
   private nextTick = 0;
+  private linkFreeAt = 0;
   /** Drops every datagram matching this, both ways (tests of lost SYNs, FINs...). */
   filter: ((to: 'a' | 'b', buf: Buffer) => boolean) | null = null;
 
@@ -65,6 +71,14 @@ export class SimNet {
     this.sent[to === 'b' ? 'a' : 'b']++;
     const { loss = 0, dup = 0, delayMs = 10, jitterMs = 0 } = this.opts;
     if (this.rng() < loss) return;
+    const bn = this.opts.bottleneck;
+    if (bn && to === 'b') {
+      const start = Math.max(this.now, this.linkFreeAt);
+      if (start - this.now > bn.bufferMs) return; // the queue is full: tail drop
+      this.linkFreeAt = start + buf.length / bn.bytesPerMs;
+      this.packets.push({ at: this.linkFreeAt + delayMs, order: this.order++, to, buf: Buffer.from(buf) });
+      return;
+    }
     const copies = this.rng() < dup ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       this.packets.push({ at: this.now + delayMs + this.rng() * jitterMs, order: this.order++, to, buf: Buffer.from(buf) });
@@ -117,6 +131,11 @@ export class SimNet {
         for (const c of list) c.flush();
       }
     }
+  }
+
+  /** How long a packet sent now would wait in the bottleneck queue (ms). */
+  get queueDelayMs(): number {
+    return Math.max(0, this.linkFreeAt - this.now);
   }
 
   get inFlightPackets(): number {
