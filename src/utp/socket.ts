@@ -6,8 +6,8 @@
  *
  * Bounds: total connections, half-open connections (incoming ones are half-open until the
  * initiator acks our random sequence number, so a spoofed SYN flood only ever holds
- * `maxHalfOpen` tiny entries, the oldest evicted first), resets sent per tick, and each
- * connection's buffers. One timer per socket drives every connection's timeouts; flushes are
+ * `maxHalfOpen` tiny entries, the oldest evicted first), and each connection's buffers.
+ * Packets for unknown connections are dropped unanswered (no reflection). One timer per socket drives every connection's timeouts; flushes are
  * batched with one setImmediate, so a burst of received packets is acked once.
  */
 import dgram from 'node:dgram';
@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import createDebug from 'debug';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { UtpError } from './errors.js';
-import { HEADER_LENGTH, PacketType, decodePacket, firstByte, looksLikeUtp, type Packet } from './packet.js';
+import { PacketType, decodePacket, looksLikeUtp, type Packet } from './packet.js';
 import { UtpStream } from './stream.js';
 
 const debug = createDebug('pytor:utp');
@@ -45,13 +45,11 @@ export interface SocketStats {
   readonly connections: number;
   readonly halfOpen: number;
   readonly dropped: number;
-  readonly resetsSent: number;
   readonly otherDatagrams: number;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const DEFAULT_MAX_HALF_OPEN = 64;
-const MAX_RESETS_PER_TICK = 20;
 
 interface Entry {
   readonly conn: Connection;
@@ -73,9 +71,7 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
   private readonly dirty = new Set<Connection>();
   private flushScheduled: NodeJS.Immediate | null = null;
   private readonly timer: NodeJS.Timeout;
-  private resetsThisTick = 0;
   private dropped = 0;
-  private resetsSent = 0;
   private otherDatagrams = 0;
   private closed = false;
   private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo) => this.handleDatagram(msg, rinfo);
@@ -137,7 +133,7 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
   stats(): SocketStats {
     let halfOpen = 0;
     for (const e of this.conns.values()) if (e.conn.halfOpen) halfOpen++;
-    return { connections: this.conns.size, halfOpen, dropped: this.dropped, resetsSent: this.resetsSent, otherDatagrams: this.otherDatagrams };
+    return { connections: this.conns.size, halfOpen, dropped: this.dropped, otherDatagrams: this.otherDatagrams };
   }
 
   /** Opens a uTP connection; resolves with its stream once the SYN is answered. */
@@ -253,8 +249,10 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
       entry.conn.onPacket(p);
       return;
     }
-    if (p.type !== PacketType.RESET) this.sendReset(p, rinfo.address, rinfo.port);
-    else this.dropped++;
+    // Unknown connection: dropped without an answer. A RESET would have to guess the other
+    // side's receive id (ours differs by one either way), and libtorrent does not answer either:
+    // the other side times out.
+    this.dropped++;
   }
 
   private handleSyn(p: Packet, address: string, port: number): void {
@@ -290,22 +288,6 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
       entry.stream?.handleClose(err);
     };
     this.conns.set(key(address, port, conn.recvId), entry);
-  }
-
-  private sendReset(p: Packet, address: string, port: number): void {
-    if (this.resetsThisTick >= MAX_RESETS_PER_TICK) {
-      this.dropped++;
-      return;
-    }
-    this.resetsThisTick++;
-    this.resetsSent++;
-    const d = Buffer.alloc(HEADER_LENGTH);
-    d[0] = firstByte(PacketType.RESET);
-    d.writeUInt16BE(p.connectionId, 2);
-    d.writeUInt32BE(Math.floor(this.now() * 1000) >>> 0, 4);
-    d.writeUInt16BE(p.ack, 16);
-    d.writeUInt16BE(p.seq, 18);
-    this.send(d, port, address);
   }
 
   private connOptions(address: string, port: number): Omit<ConnectionOptions, 'recvId' | 'sendId' | 'seq'> {
@@ -347,7 +329,6 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
   }
 
   private tick(): void {
-    this.resetsThisTick = 0;
     const now = this.now();
     for (const e of [...this.conns.values()]) {
       if (e.incoming && e.conn.state === 'syn-recv' && now - e.conn.createdAtMs > this.opts.halfOpenTimeoutMs) {

@@ -180,7 +180,7 @@ test('garbage datagrams are dropped and a live connection is unaffected', async 
     }
     await delay(200);
     const st = b.stats();
-    assert.ok(st.dropped + st.resetsSent > 0, JSON.stringify(st));
+    assert.ok(st.dropped > 100, JSON.stringify(st));
     const data = randomBytes(200_000);
     const got: Buffer[] = [];
     server.on('data', (c: Buffer) => got.push(c));
