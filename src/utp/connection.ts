@@ -45,8 +45,14 @@ export const MAX_SACK_BYTES = 32;
 export const MAX_SYN_RESENDS = 3;
 /** Timeouts in a row without an ack before the connection is declared dead. */
 export const MAX_DATA_RESENDS = 7;
+/** With nothing to send, an ST_STATE this often keeps NAT mappings open. */
 export const KEEPALIVE_MS = 30_000;
-export const IDLE_TIMEOUT_MS = 120_000;
+/**
+ * Nothing at all heard for this long: the other side is gone. Long, because an idle peer
+ * only sends BitTorrent keep-alives (every ~2 minutes) and the peer layer has its own
+ * inactivity rules; unanswered data is caught much sooner by the retransmission timeout.
+ */
+export const IDLE_TIMEOUT_MS = 10 * 60_000;
 
 export interface ConnectionOptions {
   /** Connection id we receive on and the one we send with (BEP 29: they differ by one). */

@@ -261,7 +261,9 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
       existing.conn.onPacket(p); // a resent SYN: answered again by the connection
       return;
     }
-    if (this.conns.size >= this.opts.maxConnections) {
+    // Nobody to hand an incoming stream to (no 'connection' listener): refuse, so no stream
+    // ever exists without an owner to handle its errors.
+    if (this.conns.size >= this.opts.maxConnections || this.listenerCount('connection') === 0) {
       this.dropped++;
       return;
     }

@@ -252,3 +252,14 @@ test('close() ends every connection and leaves no handle behind', async () => {
   const after = process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap' || r === 'Timeout' || r === 'Immediate').length;
   assert.ok(after <= before, `handles before ${before}, after ${after}`);
 });
+
+test('a socket without a connection listener refuses incoming connections', async () => {
+  const { a, b, close } = await pair();
+  try {
+    await assert.rejects(a.connect({ host: HOST, port: b.port }, 1500), { code: 'EUTP_TIMEOUT' });
+    assert.equal(b.stats().connections, 0);
+    assert.ok(b.stats().dropped >= 1);
+  } finally {
+    await close();
+  }
+});
