@@ -288,3 +288,77 @@ test('an encoded packet from a connection is a valid packet', () => {
   assert.equal(d.payload.toString(), 'abc');
   assert.equal(decodePacket(encodePacket(d)).kind, 'packet');
 });
+
+test('fuzz: a connected connection fed hostile packets never throws and stays bounded', () => {
+  const r = prng(2929);
+  for (let round = 0; round < 20; round++) {
+    const p = new HandPeer({ recvBuffer: 128 * 1024, sendBuffer: 128 * 1024 });
+    p.conn.write(Buffer.alloc(100_000, 5));
+    p.conn.flush();
+    const ourSeqs = p.out.filter((x) => x.type === PacketType.DATA).map((x) => x.seq);
+    for (let i = 0; i < 2000 && p.conn.state !== 'closed'; i++) {
+      const near = (base: number) => (base + Math.floor(r() * 64) - 32) & 0xffff;
+      const type = [PacketType.DATA, PacketType.STATE, PacketType.FIN, PacketType.SYN, PacketType.RESET][Math.floor(r() * (r() < 0.01 ? 5 : 3))]!;
+      const ext = r() < 0.3 ? [{ type: r() < 0.8 ? 1 : Math.floor(r() * 256), data: randomBytes(r, 1 + Math.floor(r() * 40)) }] : [];
+      p.conn.onPacket(
+        p.packet(type, {
+          seq: r() < 0.8 ? near(p.peerSeq + i / 4) : Math.floor(r() * 65536),
+          ack: r() < 0.7 ? near(ourSeqs[Math.floor(r() * ourSeqs.length)] ?? 100) : Math.floor(r() * 65536),
+          windowSize: r() < 0.2 ? 0 : Math.floor(r() * 2 ** 32),
+          timestampDiff: Math.floor(r() * 2 ** 32),
+          extensions: ext,
+          payload: type === PacketType.DATA ? Buffer.alloc(Math.floor(r() * 1500), 6) : Buffer.alloc(0),
+        }),
+      );
+      if (r() < 0.3) p.conn.read();
+      if (r() < 0.2) p.advance(100);
+      else p.conn.flush();
+      const s = p.conn.stats();
+      assert.ok(s.inflightBytes >= 0 && s.sendQueueBytes >= 0);
+      assert.ok(s.inboxBytes + s.reorderBytes <= 128 * 1024);
+      assert.ok(s.reorderPackets <= 1024);
+      assert.ok(s.inflightBytes + s.sendQueueBytes <= 128 * 1024, `${s.inflightBytes} + ${s.sendQueueBytes}`);
+      assert.ok(s.cwnd >= 1 && Number.isFinite(s.cwnd));
+      assert.ok(p.out.length < 100_000);
+      p.out.length = 0;
+    }
+  }
+});
+
+test('fast retransmit: the third duplicate ack resends the next packet at once and halves the window', () => {
+  const p = new HandPeer();
+  p.conn.ledbat.cwnd = 20 * 1200;
+  p.conn.write(Buffer.alloc(12 * 1200, 7));
+  p.conn.flush();
+  const data = p.out.filter((x) => x.type === PacketType.DATA);
+  assert.ok(data.length >= 10, `${data.length} packets sent`);
+  p.out.length = 0;
+  const first = data[0]!.seq;
+  p.conn.onPacket(p.packet(PacketType.STATE, { ack: first }));
+  const cwnd = p.conn.ledbat.cwnd;
+  for (let i = 0; i < 2; i++) p.conn.onPacket(p.packet(PacketType.STATE, { ack: first }));
+  p.conn.flush();
+  assert.equal(p.out.filter((x) => x.type === PacketType.DATA && x.seq === data[1]!.seq).length, 0, 'two duplicates are not enough');
+  p.conn.onPacket(p.packet(PacketType.STATE, { ack: first }));
+  p.conn.flush();
+  assert.equal(p.out.filter((x) => x.type === PacketType.DATA && x.seq === data[1]!.seq).length, 1, 'resent after the third');
+  assert.equal(p.conn.stats().losses, 1);
+  assert.ok(p.conn.ledbat.cwnd <= cwnd / 2 + 1);
+  assert.equal(p.conn.stats().timeouts, 0);
+});
+
+test('selective ack: packets acked past a gap are not resent, the gap is', () => {
+  const p = new HandPeer();
+  p.conn.ledbat.cwnd = 20 * 1200;
+  p.conn.write(Buffer.alloc(8 * 1200, 8));
+  p.conn.flush();
+  const data = p.out.filter((x) => x.type === PacketType.DATA);
+  p.out.length = 0;
+  const s0 = data[0]!.seq;
+  // Received: s0, then s0+2 .. s0+5 (bits 0..3 of the mask = ack+2 .. ack+5); s0+1 is missing.
+  p.conn.onPacket(p.packet(PacketType.STATE, { ack: s0, extensions: [{ type: 1, data: Buffer.from([0b1111, 0, 0, 0]) }] }));
+  p.conn.flush();
+  const resent = p.out.filter((x) => x.type === PacketType.DATA).map((x) => x.seq);
+  assert.deepEqual(resent.filter((s) => s !== data[6]?.seq && s !== data[7]?.seq), [(s0 + 1) & 0xffff]);
+  assert.equal(p.conn.stats().inflightBytes, (1 + 2) * 1200, 'the gap and the two never acked');
+});
