@@ -33,6 +33,8 @@ export interface UtpSocketOptions {
   /** An incoming connection not confirmed within this is forgotten. */
   halfOpenTimeoutMs?: number;
   tickMs?: number;
+  /** LEDBAT's target queueing delay in µs (default 100 ms, RFC 6817's maximum). */
+  targetDelayUs?: number;
   /** Milliseconds, monotonic (tests). */
   now?: () => number;
 }
@@ -65,7 +67,7 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
   onOtherDatagram: ((buf: Buffer, rinfo: { address: string; port: number }) => void) | null = null;
 
   private readonly owned: boolean;
-  private readonly opts: Required<Omit<UtpSocketOptions, 'now'>>;
+  private readonly opts: Required<Omit<UtpSocketOptions, 'now' | 'targetDelayUs'>> & { targetDelayUs?: number };
   private readonly now: () => number;
   private readonly conns = new Map<string, Entry>();
   private readonly dirty = new Set<Connection>();
@@ -90,6 +92,7 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
       maxHalfOpen: opts.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN,
       halfOpenTimeoutMs: opts.halfOpenTimeoutMs ?? 10_000,
       tickMs: opts.tickMs ?? 100,
+      targetDelayUs: opts.targetDelayUs,
     };
     udp.on('message', this.onMessage);
     udp.on('error', this.onUdpError);
@@ -300,6 +303,7 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
       payloadSize: this.opts.payloadSize,
       recvBuffer: this.opts.recvBuffer,
       sendBuffer: this.opts.sendBuffer,
+      targetDelayUs: this.opts.targetDelayUs,
       label: `${address}:${port}`,
     };
   }
