@@ -259,7 +259,9 @@ export class Connection {
     }
     if (this.eofReached && !this.eofRead) {
       this.eofRead = true;
-      this.maybeFinish();
+      // Close (if our FIN is acked too) from the next flush, not from inside the reader's
+      // pump: the end of the stream must reach the reader before the close does.
+      this.requestFlushFn(this);
       return null;
     }
     return undefined;
@@ -267,7 +269,7 @@ export class Connection {
 
   /**
    * Abrupt close from our side: a FIN if everything we sent was acked (the other side sees an
-   * orderly end), else ST_RESET. No retransmission; the socket answers later packets with RESET.
+   * orderly end), else ST_RESET. Sent once: if it is lost, the other side times out.
    */
   destroy(): void {
     if (this.state === 'closed') return;
@@ -380,6 +382,8 @@ export class Connection {
 
   /** Sends what the windows allow, retransmissions first, and a pending ack. */
   flush(): void {
+    if (this.state !== 'connected') return;
+    this.maybeFinish();
     if (this.state !== 'connected') return;
     const now = this.now();
     let sent = false;

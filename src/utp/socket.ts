@@ -200,14 +200,15 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
   /** Closes every connection (FIN or RESET, no waiting), the timer and an owned UDP socket. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.closed = true;
-    clearInterval(this.timer);
-    if (this.flushScheduled) clearImmediate(this.flushScheduled);
-    this.flushScheduled = null;
+    // Connections first, while sending still works: each tells its peer (FIN or RESET).
     for (const e of [...this.conns.values()]) {
       if (e.stream) e.stream.destroy();
       else e.conn.destroy();
     }
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = null;
     this.conns.clear();
     this.dirty.clear();
     this.udp.off('message', this.onMessage);

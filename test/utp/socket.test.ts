@@ -263,3 +263,21 @@ test('a socket without a connection listener refuses incoming connections', asyn
     await close();
   }
 });
+
+test('closing a socket tells its peers at once', async () => {
+  const { a, b, close } = await pair();
+  try {
+    const accepted = acceptOne(b);
+    const client = await a.connect({ host: HOST, port: b.port });
+    client.on('error', () => {});
+    const server = await accepted;
+    server.on('error', () => {});
+    server.resume();
+    const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+    await a.close();
+    const inTime = await Promise.race([closed.then(() => true), delay(2000).then(() => false)]);
+    assert.ok(inTime, 'the peer saw the close within 2 s, not after a timeout');
+  } finally {
+    await close();
+  }
+});
