@@ -148,6 +148,8 @@ export class Connection {
   private finSentSeq: number | null = null;
   private finAcked = false;
   private finAckReported = false;
+  /** Set when destroy() ended with a FIN: the socket acks the other side's FIN for a while. */
+  private lingerSeq: number | null = null;
 
   private readonly inbox: Buffer[] = [];
   private inboxBytes = 0;
@@ -269,13 +271,15 @@ export class Connection {
 
   /**
    * Abrupt close from our side: a FIN if everything we sent was acked (the other side sees an
-   * orderly end), else ST_RESET. Sent once: if it is lost, the other side times out.
+   * orderly end), else (or with `reset`) ST_RESET. Sent once: if it is lost, the other side
+   * times out.
    */
-  destroy(): void {
+  destroy(reset = false): void {
     if (this.state === 'closed') return;
     if (this.state !== 'syn-sent') {
-      if (this.inflight.size === 0 && this.sendQueueBytes === 0 && this.finSentSeq === null) {
+      if (!reset && this.inflight.size === 0 && this.sendQueueBytes === 0 && this.finSentSeq === null) {
         this.transmitControl(PacketType.FIN, this.seqNr);
+        this.lingerSeq = seqAdd(this.seqNr, 1);
       } else if (!(this.finAcked && this.eofReached)) {
         this.transmitControl(PacketType.RESET, this.seqNr);
       }
@@ -750,6 +754,14 @@ export class Connection {
     this.reorderBytes = 0;
     this.rtoDeadline = null;
     this.events.onClose?.(err);
+  }
+
+  /**
+   * After destroy() sent a FIN: what the socket needs to answer the other side's FIN for a
+   * short while (TCP's TIME_WAIT in small), so that side closes at once instead of timing out.
+   */
+  get linger(): { sendId: number; seq: number } | null {
+    return this.lingerSeq === null ? null : { sendId: this.sendId, seq: this.lingerSeq };
   }
 
   /** For the socket: the connection is done (closed) and can be forgotten. */

@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import createDebug from 'debug';
 import { Connection, type ConnectionOptions } from './connection.js';
 import { UtpError } from './errors.js';
-import { PacketType, decodePacket, looksLikeUtp, type Packet } from './packet.js';
+import { PacketType, decodePacket, encodePacket, looksLikeUtp, type Packet } from './packet.js';
 import { UtpStream } from './stream.js';
 
 const debug = createDebug('pytor:utp');
@@ -52,6 +52,9 @@ export interface SocketStats {
 
 export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const DEFAULT_MAX_HALF_OPEN = 64;
+/** Closed connections whose peer's FIN we still ack, and for how long. */
+const MAX_LINGERING = 256;
+const LINGER_MS = 10_000;
 
 interface Entry {
   readonly conn: Connection;
@@ -71,6 +74,7 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
   private readonly now: () => number;
   private readonly conns = new Map<string, Entry>();
   private readonly dirty = new Set<Connection>();
+  private readonly lingering = new Map<string, { sendId: number; seq: number; until: number }>();
   private flushScheduled: NodeJS.Immediate | null = null;
   private readonly timer: NodeJS.Timeout;
   private dropped = 0;
@@ -197,13 +201,14 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
     });
   }
 
-  /** Closes every connection (FIN or RESET, no waiting), the timer and an owned UDP socket. */
+  /** Closes every connection (RESET, no waiting), the timer and an owned UDP socket. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    // Connections first, while sending still works: each tells its peer (FIN or RESET).
+    // Connections first, while sending still works: each peer gets a RESET (nobody will be
+    // left here to ack its FIN), and each stream closes.
     for (const e of [...this.conns.values()]) {
-      if (e.stream) e.stream.destroy();
-      else e.conn.destroy();
+      e.conn.destroy(true);
+      e.stream?.destroy();
     }
     this.closed = true;
     clearInterval(this.timer);
@@ -211,12 +216,15 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
     this.flushScheduled = null;
     this.conns.clear();
     this.dirty.clear();
+    this.lingering.clear();
     this.udp.off('message', this.onMessage);
     if (!this.owned) {
       this.udp.off('error', this.onUdpError);
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.udp.close(() => resolve()));
+    // dgram resolves the address of a send asynchronously even for an IP literal: closing in
+    // the same tick would drop the RESETs just queued.
+    return new Promise((resolve) => setImmediate(() => this.udp.close(() => resolve())));
   }
 
   /** Entry point of every datagram (public so a test or a shared socket can feed it). */
@@ -251,6 +259,13 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
     const entry = this.conns.get(key(rinfo.address, rinfo.port, p.connectionId));
     if (entry) {
       entry.conn.onPacket(p);
+      return;
+    }
+    const k = key(rinfo.address, rinfo.port, p.connectionId);
+    const l = this.lingering.get(k);
+    if (l && (p.type === PacketType.FIN || p.type === PacketType.DATA)) {
+      // A connection we closed with a FIN: ack their FIN so they close now; data is refused.
+      this.sendBare(p.type === PacketType.FIN ? PacketType.STATE : PacketType.RESET, l.sendId, l.seq, p.seq, rinfo);
       return;
     }
     // Unknown connection: dropped without an answer. A RESET would have to guess the other
@@ -333,10 +348,31 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
     const k = key(entry.address, entry.port, entry.conn.recvId);
     if (this.conns.get(k) === entry) this.conns.delete(k);
     this.dirty.delete(entry.conn);
+    const l = entry.conn.linger;
+    if (l && !this.closed) {
+      if (this.lingering.size >= MAX_LINGERING) this.lingering.delete(this.lingering.keys().next().value!);
+      this.lingering.set(k, { ...l, until: this.now() + LINGER_MS });
+    }
+  }
+
+  private sendBare(type: PacketType, connectionId: number, seq: number, ack: number, to: { address: string; port: number }): void {
+    const d = encodePacket({
+      type,
+      connectionId,
+      timestamp: Math.floor(this.now() * 1000) >>> 0,
+      timestampDiff: 0,
+      windowSize: 0,
+      seq,
+      ack,
+      extensions: [],
+      payload: Buffer.alloc(0),
+    });
+    this.send(d, to.port, to.address);
   }
 
   private tick(): void {
     const now = this.now();
+    for (const [k, l] of this.lingering) if (now >= l.until) this.lingering.delete(k);
     for (const e of [...this.conns.values()]) {
       if (e.incoming && e.conn.state === 'syn-recv' && now - e.conn.createdAtMs > this.opts.halfOpenTimeoutMs) {
         e.conn.destroy();

@@ -281,3 +281,25 @@ test('closing a socket tells its peers at once', async () => {
     await close();
   }
 });
+
+test('destroy() with nothing in flight ends the peer gracefully, at once', async () => {
+  const { a, b, close } = await pair();
+  try {
+    const accepted = acceptOne(b);
+    const client = await a.connect({ host: HOST, port: b.port });
+    const server = await accepted;
+    let ended = false;
+    let error: Error | null = null;
+    server.on('end', () => (ended = true));
+    server.on('error', (e: Error) => (error = e));
+    server.resume();
+    const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+    client.destroy();
+    const inTime = await Promise.race([closed.then(() => true), delay(2000).then(() => false)]);
+    assert.ok(inTime, 'the peer closed within 2 s: its FIN was acked by the lingering entry');
+    assert.equal(ended, true);
+    assert.equal(error, null);
+  } finally {
+    await close();
+  }
+});
