@@ -127,6 +127,14 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
     });
   }
 
+  /**
+   * uTP on a UDP socket someone else bound and owns (close() then leaves it open and only
+   * stops listening on it).
+   */
+  static wrap(udp: dgram.Socket, opts: UtpSocketOptions = {}): UtpSocket {
+    return new UtpSocket(udp, false, opts);
+  }
+
   get port(): number {
     return this.udp.address().port;
   }

@@ -303,3 +303,25 @@ test('destroy() with nothing in flight ends the peer gracefully, at once', async
     await close();
   }
 });
+
+test('wrap(): uTP on a UDP socket the caller owns, which close() leaves open', async () => {
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, HOST, () => r()));
+  const u = UtpSocket.wrap(udp);
+  const b = await UtpSocket.bind(0, HOST);
+  try {
+    const accepted = acceptOne(b);
+    const s = await u.connect({ host: HOST, port: b.port });
+    const server = await accepted;
+    s.write(Buffer.from('over a wrapped socket'));
+    const [chunk] = (await once(server, 'data')) as [Buffer];
+    assert.equal(chunk.toString(), 'over a wrapped socket');
+    server.on('error', () => {});
+    await u.close();
+    assert.equal(udp.address().port > 0, true, 'still bound');
+    assert.equal(udp.listenerCount('message'), 0);
+  } finally {
+    udp.close();
+    await b.close();
+  }
+});
