@@ -148,8 +148,13 @@ export class Connection {
   private finSentSeq: number | null = null;
   private finAcked = false;
   private finAckReported = false;
-  /** Set when destroy() ended with a FIN: the socket acks the other side's FIN for a while. */
+  /**
+   * Set when we closed with a FIN (orderly, or destroy() with nothing unsent): the socket keeps
+   * answering the other side's retransmissions for a while. `lingerAck` is our final ack after
+   * an orderly close (everything up to their FIN received), null after destroy().
+   */
   private lingerSeq: number | null = null;
+  private lingerAck: number | null = null;
 
   private readonly inbox: Buffer[] = [];
   private inboxBytes = 0;
@@ -276,6 +281,13 @@ export class Connection {
    */
   destroy(reset = false): void {
     if (this.state === 'closed') return;
+    if (!reset && this.finAcked && this.eofReached) {
+      // Both FINs are through (the stream destroys itself after its end): an orderly close,
+      // with the ack of their FIN and the lingering that covers its loss.
+      this.eofRead = true;
+      this.maybeFinish();
+      return;
+    }
     if (this.state !== 'syn-sent') {
       if (!reset && this.inflight.size === 0 && this.sendQueueBytes === 0 && this.finSentSeq === null) {
         this.transmitControl(PacketType.FIN, this.seqNr);
@@ -589,6 +601,9 @@ export class Connection {
       const mask = selectiveAck(p);
       if (mask && this.inflight.size > 0) bytesAcked += this.handleSack(ack, mask, now);
     }
+    // An answer with a closed window: the peer is alive and merely slow to read, so probes it
+    // dropped for want of room do not count toward declaring it dead.
+    if (valid && p.windowSize < this.payloadSize) this.consecutiveTimeouts = 0;
     if (bytesAcked > 0) {
       if (p.timestampDiff !== 0) this.ledbat.addDelaySample(now, p.timestampDiff);
       this.ledbat.onAck(bytesAcked, this.windowLimited);
@@ -739,6 +754,9 @@ export class Connection {
   private maybeFinish(): void {
     if (this.state === 'connected' && this.finAcked && this.eofReached && this.eofRead) {
       if (this.ackPending) this.sendState(); // the ack of their FIN
+      // That ack may be lost: the socket re-acks their retransmissions for a while.
+      this.lingerSeq = this.seqNr;
+      this.lingerAck = this.ackNr;
       this.close();
     }
   }
@@ -757,11 +775,12 @@ export class Connection {
   }
 
   /**
-   * After destroy() sent a FIN: what the socket needs to answer the other side's FIN for a
-   * short while (TCP's TIME_WAIT in small), so that side closes at once instead of timing out.
+   * After we closed with a FIN: what the socket needs to answer the other side's
+   * retransmissions for a short while (TCP's TIME_WAIT in small), so that side closes at once
+   * instead of timing out when our last ack was lost.
    */
-  get linger(): { sendId: number; seq: number } | null {
-    return this.lingerSeq === null ? null : { sendId: this.sendId, seq: this.lingerSeq };
+  get linger(): { sendId: number; seq: number; ack: number | null } | null {
+    return this.lingerSeq === null ? null : { sendId: this.sendId, seq: this.lingerSeq, ack: this.lingerAck };
   }
 
   /** For the socket: the connection is done (closed) and can be forgotten. */

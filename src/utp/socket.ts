@@ -74,7 +74,7 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
   private readonly now: () => number;
   private readonly conns = new Map<string, Entry>();
   private readonly dirty = new Set<Connection>();
-  private readonly lingering = new Map<string, { sendId: number; seq: number; until: number }>();
+  private readonly lingering = new Map<string, { sendId: number; seq: number; ack: number | null; until: number }>();
   private flushScheduled: NodeJS.Immediate | null = null;
   private readonly timer: NodeJS.Timeout;
   private dropped = 0;
@@ -272,8 +272,13 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
     const k = key(rinfo.address, rinfo.port, p.connectionId);
     const l = this.lingering.get(k);
     if (l && (p.type === PacketType.FIN || p.type === PacketType.DATA)) {
-      // A connection we closed with a FIN: ack their FIN so they close now; data is refused.
-      this.sendBare(p.type === PacketType.FIN ? PacketType.STATE : PacketType.RESET, l.sendId, l.seq, p.seq, rinfo);
+      if (l.ack !== null) {
+        // Closed in order: they resend because our last ack was lost. Ack again.
+        this.sendBare(PacketType.STATE, l.sendId, l.seq, l.ack, rinfo);
+      } else {
+        // We destroyed it with a FIN: ack their FIN so they close now; data is refused.
+        this.sendBare(p.type === PacketType.FIN ? PacketType.STATE : PacketType.RESET, l.sendId, l.seq, p.seq, rinfo);
+      }
       return;
     }
     // Unknown connection: dropped without an answer. A RESET would have to guess the other

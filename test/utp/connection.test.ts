@@ -362,3 +362,32 @@ test('selective ack: packets acked past a gap are not resent, the gap is', () =>
   assert.deepEqual(resent.filter((s) => s !== data[6]?.seq && s !== data[7]?.seq), [(s0 + 1) & 0xffff]);
   assert.equal(p.conn.stats().inflightBytes, (1 + 2) * 1200, 'the gap and the two never acked');
 });
+
+test('a reader that stops for 90 s at a time closes the window but not the connection', () => {
+  const net = new SimNet({ delayMs: 10, conn: { recvBuffer: 32 * 1024 } });
+  const data = randomBytes(prng(12), 200 * 1024);
+  const got: Buffer[] = [];
+  let off = 0;
+  let ended = false;
+  let eof = false;
+  net.run(
+    () => net.aClosed !== null && net.bClosed !== null,
+    1_500_000,
+    () => {
+      if (net.aConnected) off = pumpWrite(net.a, data, off);
+      if (!ended && off === data.length) {
+        ended = true;
+        net.a.end();
+      }
+      // Reads for 100 ms out of every 90 s: longer than 7 backed-off timeouts.
+      if (net.now % 90_000 < 100 && !eof && pumpRead(net.b, got)) {
+        eof = true;
+        net.b!.end();
+      }
+      pumpRead(net.a, []);
+    },
+  );
+  assert.equal(sha1(got), sha1(data));
+  assert.deepEqual(net.aClosed, { err: undefined });
+  assert.ok(net.a.stats().timeouts > 0, 'the window did close and probes were needed');
+});
