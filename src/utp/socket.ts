@@ -14,7 +14,7 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import createDebug from 'debug';
-import { Connection, type ConnectionOptions } from './connection.js';
+import { Connection, DEFAULT_PAYLOAD_SIZE, DEFAULT_RECV_BUFFER, DEFAULT_SEND_BUFFER, type ConnectionOptions } from './connection.js';
 import { UtpError } from './errors.js';
 import { PacketType, decodePacket, encodePacket, looksLikeUtp, type Packet } from './packet.js';
 import { UtpStream } from './stream.js';
@@ -25,8 +25,11 @@ const debug = createDebug('pytor:utp');
 export const KRPC_FIRST_BYTE = 0x64;
 
 export interface UtpSocketOptions {
+  /** Payload bytes per packet (default 1200: fits every IPv6 path; see connection.ts). */
   payloadSize?: number;
+  /** Per connection: received bytes held (in order and out of order) before the window closes. */
   recvBuffer?: number;
+  /** Per connection: bytes queued and in flight before writes wait. */
   sendBuffer?: number;
   maxConnections?: number;
   maxHalfOpen?: number;
@@ -89,9 +92,9 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
     this.owned = owned;
     this.now = opts.now ?? (() => performance.now());
     this.opts = {
-      payloadSize: opts.payloadSize ?? 1200,
-      recvBuffer: opts.recvBuffer ?? 1024 * 1024,
-      sendBuffer: opts.sendBuffer ?? 1024 * 1024,
+      payloadSize: opts.payloadSize ?? DEFAULT_PAYLOAD_SIZE,
+      recvBuffer: opts.recvBuffer ?? DEFAULT_RECV_BUFFER,
+      sendBuffer: opts.sendBuffer ?? DEFAULT_SEND_BUFFER,
       maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       maxHalfOpen: opts.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN,
       halfOpenTimeoutMs: opts.halfOpenTimeoutMs ?? 10_000,
