@@ -101,6 +101,7 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
       tickMs: opts.tickMs ?? 100,
       targetDelayUs: opts.targetDelayUs,
     };
+    checkOptions(this.opts);
     udp.on('message', this.onMessage);
     udp.on('error', this.onUdpError);
     this.timer = setInterval(() => this.tick(), this.opts.tickMs);
@@ -109,6 +110,11 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
 
   /** Binds a new UDP socket (udp4, or udp6 for an IPv6 host) on port (0 = any). */
   static override bind(port: number, host = '0.0.0.0', opts: UtpSocketOptions = {}): Promise<UtpSocket> {
+    try {
+      checkOptions(opts);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const udp = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => {
@@ -402,4 +408,19 @@ export class UtpSocket extends EventEmitter implements DatagramSender {
 
 function key(address: string, port: number, id: number): string {
   return `${address}|${port}|${id}`;
+}
+
+function checkOptions(opts: UtpSocketOptions): void {
+  const payloadSize = opts.payloadSize ?? DEFAULT_PAYLOAD_SIZE;
+  if (!Number.isInteger(payloadSize) || payloadSize < 64 || payloadSize > 64_000) {
+    throw new UtpError('EUTP_INVALID_ARGUMENT', { argument: 'payloadSize', reason: `${payloadSize} is not an integer in 64..64000` });
+  }
+  for (const [name, v] of [
+    ['recvBuffer', opts.recvBuffer ?? DEFAULT_RECV_BUFFER],
+    ['sendBuffer', opts.sendBuffer ?? DEFAULT_SEND_BUFFER],
+  ] as const) {
+    if (!Number.isInteger(v) || v < payloadSize) {
+      throw new UtpError('EUTP_INVALID_ARGUMENT', { argument: name, reason: `${v} is smaller than one packet (${payloadSize})` });
+    }
+  }
 }

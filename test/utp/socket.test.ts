@@ -325,3 +325,8 @@ test('wrap(): uTP on a UDP socket the caller owns, which close() leaves open', a
     await b.close();
   }
 });
+
+test('impossible options are refused up front', async () => {
+  await assert.rejects(UtpSocket.bind(0, HOST, { payloadSize: 70_000 }), { code: 'EUTP_INVALID_ARGUMENT' });
+  await assert.rejects(UtpSocket.bind(0, HOST, { payloadSize: 1200, recvBuffer: 100 }), { code: 'EUTP_INVALID_ARGUMENT' });
+});
