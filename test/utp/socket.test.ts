@@ -330,3 +330,32 @@ test('impossible options are refused up front', async () => {
   await assert.rejects(UtpSocket.bind(0, HOST, { payloadSize: 70_000 }), { code: 'EUTP_INVALID_ARGUMENT' });
   await assert.rejects(UtpSocket.bind(0, HOST, { payloadSize: 1200, recvBuffer: 100 }), { code: 'EUTP_INVALID_ARGUMENT' });
 });
+
+test('IPv6 loopback', async (t) => {
+  let a: UtpSocket;
+  try {
+    a = await UtpSocket.bind(0, '::1');
+  } catch (err) {
+    t.skip(`no ::1 here: ${(err as Error).message}`);
+    return;
+  }
+  const b = await UtpSocket.bind(0, '::1');
+  try {
+    const accepted = acceptOne(b);
+    const client = await a.connect({ host: '::1', port: b.port });
+    const server = await accepted;
+    assert.equal(client.remoteFamily, 'IPv6');
+    assert.equal(server.remoteAddress, '::1');
+    client.on('error', () => {});
+    server.on('error', () => {});
+    const data = randomBytes(300_000);
+    const got: Buffer[] = [];
+    server.on('data', (c: Buffer) => got.push(c));
+    client.end(data);
+    await once(server, 'end');
+    assert.ok(Buffer.concat(got).equals(data));
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
