@@ -85,6 +85,7 @@ export async function runTransfer(source: { torrent: Torrent } | { magnet: Magne
     recheck: opts.recheck,
     dht: dhtSettings(opts),
     encryption: opts.encryption,
+    utp: opts.utp,
     seed: { keepSeeding: opts.seed ?? false, ratio: opts.seed ? opts.seedRatio : undefined },
     view,
     showNotes: !opts.quiet && !opts.json,

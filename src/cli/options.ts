@@ -14,6 +14,7 @@ export interface ConnectionOptions {
   readonly bind?: string;
   readonly trackers: boolean;
   readonly encryption: EncryptionPolicy;
+  readonly utp: boolean;
 }
 
 /** Where the engine keeps its state, and whether to trust it. */
@@ -50,7 +51,8 @@ export function addConnectionOptions(command: Command, help: ConnectionHelp): Co
     .option('--port <n>', 'TCP port to listen on for peers (a free one if taken)', portNumber, 6881)
     .option('--bind <address>', help.bind)
     .option('--no-trackers', help.noTrackers)
-    .option('--encryption <mode>', 'protocol encryption: prefer (try it, fall back), require, or off', encryptionMode, 'prefer');
+    .option('--encryption <mode>', 'protocol encryption: prefer (try it, fall back), require, or off', encryptionMode, 'prefer')
+    .option('--no-utp', 'TCP only: no uTP connections (BEP 29) in or out');
 }
 
 export function encryptionMode(value: string): EncryptionPolicy {

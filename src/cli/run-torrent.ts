@@ -29,6 +29,7 @@ export interface RunOptions extends AddOptions {
   /** The DHT, when on. */
   readonly dht?: ClientDhtOptions;
   readonly encryption?: EncryptionPolicy;
+  readonly utp?: boolean;
   readonly view: TransferView;
   /** Print notes (port fallback) through the view. */
   readonly showNotes: boolean;
@@ -58,7 +59,7 @@ export interface RunResult {
 export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet }, opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const view = opts.view;
-  const client = await Client.open({ stateDir: opts.stateDir ?? defaultStateDir(), port: opts.port, bind: opts.bind, dht: opts.dht, encryption: opts.encryption });
+  const client = await Client.open({ stateDir: opts.stateDir ?? defaultStateDir(), port: opts.port, bind: opts.bind, dht: opts.dht, encryption: opts.encryption, utp: opts.utp });
   if (opts.port !== 0 && client.port !== opts.port && opts.showNotes) view.note(`port ${opts.port} is taken; listening on ${client.port}`);
   let t: ClientTorrent;
   try {

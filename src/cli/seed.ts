@@ -72,6 +72,7 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
     recheck: opts.recheck,
     dht: dhtSettings(opts),
     encryption: opts.encryption,
+    utp: opts.utp,
     readOnly: true,
     seed: { keepSeeding: true, ratio: opts.seedRatio },
     view,

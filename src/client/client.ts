@@ -4,13 +4,12 @@
  * commands, the daemon) add torrents and print what the events say; policy lives here and in
  * torrent.ts, never in a front end.
  *
- * Events: `added` (torrent), `metadata` (torrent), `complete` (torrent), `error` (torrent, err),
+ * Events: `added` (torrent), `metadata` (torrent), `complete` (torrent), `torrent-error` (torrent, err),
  * `removed` (torrent). Each ClientTorrent emits its own finer events (torrent.ts).
  */
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import createDebug from 'debug';
-import { DhtNode } from '../dht/index.js';
+import type { DhtNode } from '../dht/index.js';
 import type { Magnet } from '../magnet/index.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import type { PeerAddress } from '../peer/address.js';
@@ -18,6 +17,7 @@ import type { Torrent } from '../metainfo/index.js';
 import { PeerListener } from '../session/listener.js';
 import { makePeerId } from '../tracker/index.js';
 import { ResumeStore } from './state-dir.js';
+import { dhtStateFile, UdpSide } from './udp.js';
 import { ClientTorrent, type AddOptions, type TorrentSource } from './torrent.js';
 
 const log = createDebug('pytor:client');
@@ -37,6 +37,8 @@ export interface ClientOptions {
   readonly dht?: ClientDhtOptions;
   /** Protocol encryption (MSE/PE), both ways (default 'prefer'). */
   readonly encryption?: EncryptionPolicy;
+  /** uTP (BEP 29) beside TCP, on the same port number (default true). */
+  readonly utp?: boolean;
 }
 
 export interface ClientDhtOptions {
@@ -66,8 +68,8 @@ export class Client extends EventEmitter {
     private readonly listener: PeerListener | undefined,
     /** The port peers reach us on (0 when not listening). */
     readonly port: number,
-    /** The DHT node, when on; its table is kept in the state folder (dht.dat). */
-    readonly dht: DhtNode | undefined,
+    /** uTP and the DHT: the UDP port. */
+    private readonly udp: UdpSide,
   ) {
     super();
     this.peerId = options.peerId ?? makePeerId();
@@ -89,14 +91,21 @@ export class Client extends EventEmitter {
             infoHashes: () => client?.list().map((t) => t.infoHash) ?? [],
           });
     const port = listener ? await listener.listen(options.port, options.bind) : 0;
-    let dht: DhtNode | undefined;
+    let udp: UdpSide;
     try {
-      dht = options.dht ? await startDht(options.dht, port, options) : undefined;
+      udp = await UdpSide.open({
+        port: options.dht?.port ?? port,
+        bind: options.bind,
+        // Incoming uTP needs a listener to hand connections to.
+        utp: options.utp !== false && listener !== undefined,
+        dht: options.dht ? { bootstrap: options.dht.bootstrap, stateFile: dhtStateFile(options.stateDir) } : undefined,
+      });
     } catch (err) {
       await listener?.close();
       throw err;
     }
-    client = new Client(options, listener, port, dht);
+    if (listener) udp.onUtpConnection((stream) => listener.accept(stream));
+    client = new Client(options, listener, port, udp);
     return client;
   }
 
@@ -106,14 +115,27 @@ export class Client extends EventEmitter {
     const src: TorrentSource = source;
     const hex = 'torrent' in src ? src.torrent.infoHashHex : src.magnet.infoHashHex;
     if (this.torrents.has(hex)) throw new DuplicateTorrentError(hex);
-    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht, encryption: this.options.encryption ?? 'prefer' });
+    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht, encryption: this.options.encryption ?? 'prefer',
+      utp: this.udp.utpEnabled ? (address, timeoutMs) => this.udp.connectUtp(address, timeoutMs) : undefined,
+    });
     this.torrents.set(hex, t);
     t.on('metadata', () => this.emit('metadata', t));
     t.on('complete', () => this.emit('complete', t));
-    t.on('error', (err: Error) => this.emit('error', t, err));
+    // Not 'error': an EventEmitter throws an 'error' nobody listens to, and a torrent's failure is not the client's.
+    t.on('error', (err: Error) => this.emit('torrent-error', t, err));
     this.emit('added', t);
     log('added %s', hex);
     return t;
+  }
+
+  /** The DHT node, when on; its table is kept in the state folder (dht.dat). */
+  get dht(): DhtNode | undefined {
+    return this.udp.dht;
+  }
+
+  /** The UDP port of uTP and the DHT (0 when neither is on). */
+  get udpPort(): number {
+    return this.udp.port;
   }
 
   get(infoHashHex: string): ClientTorrent | undefined {
@@ -137,21 +159,9 @@ export class Client extends EventEmitter {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.torrents.values()].map((t) => t.stop()));
-      await Promise.all([this.listener?.close(), this.dht?.close()]);
+      await Promise.all([this.listener?.close(), this.udp.close()]);
     })();
     return this.closing;
   }
 }
 
-/** Starts the DHT node on the wanted UDP port, or a free one when that is taken. */
-async function startDht(opts: ClientDhtOptions, listenPort: number, client: ClientOptions): Promise<DhtNode> {
-  const base = { host: client.bind, bootstrap: opts.bootstrap, stateFile: join(client.stateDir, 'dht.dat') };
-  const wanted = opts.port ?? listenPort;
-  try {
-    return await DhtNode.start({ ...base, port: wanted });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted === 0) throw err;
-    log('UDP port %d is taken: the DHT takes a free one', wanted);
-    return DhtNode.start({ ...base, port: 0 });
-  }
-}

@@ -12,6 +12,7 @@ import { torrentFromInfo, trackerTiers, type Torrent } from '../metainfo/index.j
 import { formatAddress, type PeerAddress } from '../peer/address.js';
 import type { Handshake } from '../peer/connection.js';
 import type { PeerStream } from '../peer/stream.js';
+import type { UtpConnector } from '../peer/dial.js';
 import { pieceTrust, type ResumeData } from '../storage/index.js';
 import { Announcer } from '../session/announcer.js';
 import type { DhtNode } from '../dht/index.js';
@@ -92,6 +93,8 @@ export interface TorrentContext {
   /** The client's DHT node, when on. */
   readonly dht?: DhtNode;
   readonly encryption: EncryptionPolicy;
+  /** Outgoing uTP, when on. */
+  readonly utp?: UtpConnector;
 }
 
 export class ClientTorrent extends EventEmitter {
@@ -268,6 +271,7 @@ export class ClientTorrent extends EventEmitter {
       trust: resume ? (stamps) => pieceTrust(torrent, resume, stamps) : undefined,
       now: this.ctx.now,
       encryption: this.ctx.encryption,
+      utp: this.ctx.utp,
       dht: this.ctx.dht && !torrent.private ? { port: this.ctx.dht.port, addNode: (a) => this.ctx.dht?.addNode(a) } : undefined,
     });
     this.session = session;

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { formatAddress, type PeerAddress } from './address.js';
 import { PeerError } from './errors.js';
-import { dialWithPolicy, MseStream, type EncryptionPolicy } from '../mse/index.js';
+import { connectEncrypted, dialWithPolicy, MseStream, type EncryptionPolicy } from '../mse/index.js';
 import type { ReadRelay } from './read-relay.js';
 import type { PeerStream } from './stream.js';
 
@@ -45,7 +45,14 @@ export interface DialPeerOptions {
   readonly relay?: ReadRelay;
   /** After MSE's plaintext mode, hand back the raw socket and `pending` bytes (the caller takes them). */
   readonly detachPlain?: boolean;
+  /** uTP, when on: tried when TCP cannot reach the peer (a uTP-only peer, or TCP filtered). */
+  readonly utp?: UtpConnector;
+  /** Try uTP first (the caller alternates after a connection that failed before its handshake). */
+  readonly preferUtp?: boolean;
 }
+
+/** Opens a uTP stream to a peer (the client's shared UDP socket). */
+export type UtpConnector = (address: PeerAddress, timeoutMs: number) => Promise<PeerStream>;
 
 export interface DialedPeer {
   readonly stream: PeerStream;
@@ -61,6 +68,39 @@ export interface DialedPeer {
  * when the peer does not speak it, a second plain connection (which reads through the relay).
  */
 export async function dialPeer(address: PeerAddress, opts: DialPeerOptions): Promise<DialedPeer> {
+  if (opts.preferUtp && opts.utp) return dialUtp(address, opts.utp, opts, undefined);
+  try {
+    return await dialTcp(address, opts);
+  } catch (err) {
+    if (!opts.utp || !(err instanceof PeerError) || err.code !== 'EPEER_CONNECT') throw err;
+    return dialUtp(address, opts.utp, opts, err);
+  }
+}
+
+/**
+ * The same peer over uTP. Encryption there only when required: an MSE attempt that a peer
+ * declines costs a second uTP handshake, and uTP peers are mostly reached plain.
+ */
+async function dialUtp(address: PeerAddress, utp: UtpConnector, opts: DialPeerOptions, tcpError: PeerError | undefined): Promise<DialedPeer> {
+  let stream: PeerStream;
+  try {
+    stream = await utp(address, opts.timeoutMs);
+  } catch (err) {
+    const tcp = tcpError ? `TCP: ${tcpError.message}; ` : '';
+    throw new PeerError('EPEER_CONNECT', formatAddress(address), `${tcp}uTP: ${(err as Error).message}`);
+  }
+  if (opts.encryption !== 'require') return { stream, relay: undefined, encrypted: false };
+  try {
+    // MseStream takes any socket-like Duplex; the uTP stream has the same face.
+    const c = await connectEncrypted(stream as unknown as Socket, { infoHash: opts.infoHash, policy: 'require', timeoutMs: opts.timeoutMs });
+    return { stream: c.socket, relay: undefined, encrypted: c.encrypted };
+  } catch (err) {
+    stream.destroy();
+    throw new PeerError('EPEER_CONNECT', formatAddress(address), `uTP encryption: ${(err as Error).message}`);
+  }
+}
+
+async function dialTcp(address: PeerAddress, opts: DialPeerOptions): Promise<DialedPeer> {
   if (opts.encryption === 'off') {
     return { stream: await dial(address, opts.timeoutMs, undefined, opts.relay), relay: opts.relay, encrypted: false };
   }

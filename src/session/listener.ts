@@ -32,7 +32,7 @@ export interface ListenerOptions {
 export class PeerListener {
   private server: Server | undefined;
   /** Sockets still handshaking: ours to close. Handed-off ones belong to their session. */
-  private readonly pending = new Set<Socket>();
+  private readonly pending = new Set<PeerStream>();
   port = 0;
 
   private readonly encryption: EncryptionPolicy;
@@ -85,7 +85,7 @@ export class PeerListener {
 
   private tryListen(port: number, host: string | undefined): Promise<number> {
     return new Promise((resolve, reject) => {
-      const server = createServer((socket) => this.onConnection(socket));
+      const server = createServer((socket) => this.accept(socket));
       server.once('error', reject);
       // ipv6Only false: a `::` socket takes IPv4 peers too (as ::ffff:a.b.c.d).
       server.listen({ port, host, ipv6Only: false }, () => {
@@ -98,7 +98,11 @@ export class PeerListener {
     });
   }
 
-  private onConnection(socket: Socket): void {
+  /**
+   * A new incoming connection, TCP or uTP: its handshake is read (plain or obfuscated) and it
+   * goes to the torrent it names, or is closed.
+   */
+  accept(socket: PeerStream & { readonly remoteAddress?: string; readonly remotePort?: number }): void {
     const host = socket.remoteAddress;
     const port = socket.remotePort;
     if (!host || !port || this.pending.size >= MAX_PENDING) {
@@ -155,7 +159,8 @@ export class PeerListener {
       const first = buf;
       buf = Buffer.alloc(0);
       const finder = makeInfoHashFinder(this.options.infoHashes?.() ?? []);
-      acceptIncoming(socket, first, { findInfoHash: finder, policy: this.encryption === 'require' ? 'require' : 'prefer', timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
+      // MSE drives any socket-like Duplex (a uTP stream too).
+      acceptIncoming(socket as Socket, first, { findInfoHash: finder, policy: this.encryption === 'require' ? 'require' : 'prefer', timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
         (accepted) => {
           let got = accepted.rest;
           if (handshakeFrom(accepted.socket, got)) return;

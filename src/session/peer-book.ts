@@ -11,6 +11,8 @@ export interface PeerRecord {
   connected: boolean;
   /** False for a peer that reached us first: its source port is not one it listens on. */
   dialable: boolean;
+  /** Dial over uTP next (set after a TCP attempt failed before the handshake, and back). */
+  preferUtp: boolean;
 }
 
 export interface PeerBookOptions {
@@ -124,5 +126,5 @@ export class PeerBook {
 }
 
 function newRecord(address: PeerAddress, label: string, dialable: boolean): PeerRecord {
-  return { address, label, failures: 0, nextAttemptAt: 0, banned: false, connected: false, dialable };
+  return { address, label, failures: 0, nextAttemptAt: 0, banned: false, connected: false, dialable, preferUtp: false };
 }

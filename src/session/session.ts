@@ -7,6 +7,7 @@ import type { PeerAddress } from '../peer/address.js';
 import type { Handshake, PeerConnection, PeerHandler } from '../peer/connection.js';
 import type { PeerError } from '../peer/errors.js';
 import type { PeerStream } from '../peer/stream.js';
+import type { UtpConnector } from '../peer/dial.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import { Downloader } from './downloads.js';
 import { SessionExtensions } from './extensions.js';
@@ -47,6 +48,8 @@ export interface SessionOptions {
   readonly dht?: SessionDht;
   /** Protocol encryption for outgoing connections (default 'prefer'). */
   readonly encryption?: EncryptionPolicy;
+  /** Outgoing uTP, tried when TCP cannot reach a peer. */
+  readonly utp?: UtpConnector;
 }
 
 /** What a session needs of the DHT: its UDP port, and a place for nodes learnt from peers. */
@@ -140,7 +143,7 @@ export class TorrentSession extends EventEmitter {
     if (options.dht) this.reserved[7]! |= 0x01;
     const active = () => this.state === 'downloading' || this.state === 'seeding';
     this.swarm = new PeerSwarm(
-      { torrent: this.torrent, peerId: options.peerId, reserved: this.reserved, maxPeers: options.maxPeers ?? 50, now: this.now, active, encryption: options.encryption },
+      { torrent: this.torrent, peerId: options.peerId, reserved: this.reserved, maxPeers: options.maxPeers ?? 50, now: this.now, active, encryption: options.encryption, utp: options.utp },
       this.handler,
     );
     this.downloads = new Downloader(

@@ -7,7 +7,7 @@ import createDebug from 'debug';
 import type { Torrent } from '../metainfo/index.js';
 import { formatAddress, type PeerAddress } from '../peer/address.js';
 import { PeerConnection, type Handshake, type PeerHandler } from '../peer/connection.js';
-import { dialPeer } from '../peer/dial.js';
+import { dialPeer, type UtpConnector } from '../peer/dial.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import type { PeerError } from '../peer/errors.js';
 import { ReadRelay } from '../peer/read-relay.js';
@@ -34,6 +34,8 @@ export interface SwarmOptions {
   readonly active: () => boolean;
   /** Protocol encryption for outgoing connections (default 'prefer'). */
   readonly encryption?: EncryptionPolicy;
+  /** Outgoing uTP, tried when TCP cannot reach a peer. */
+  readonly utp?: UtpConnector;
 }
 
 export class PeerSwarm {
@@ -118,7 +120,7 @@ export class PeerSwarm {
 
   private dial(record: PeerRecord): void {
     const encryption = this.options.encryption ?? 'prefer';
-    dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption, infoHash: this.options.torrent.infoHash, relay: new ReadRelay(), detachPlain: true }).then(
+    dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption, infoHash: this.options.torrent.infoHash, relay: new ReadRelay(), detachPlain: true, utp: this.options.utp, preferUtp: record.preferUtp }).then(
       ({ stream, relay, pending }) => {
         this.book.dialEnded(record);
         if (!this.options.active()) {
@@ -135,6 +137,8 @@ export class PeerSwarm {
   }
 
   private failed(record: PeerRecord, why: string): void {
+    // The other transport next time: a uTP-only peer may accept TCP and hang up at once.
+    if (this.options.utp) record.preferUtp = !record.preferUtp;
     this.book.failed(record);
     log('connect %s failed (%d): %s', record.label, record.failures, why);
   }

@@ -22,6 +22,9 @@ class FakeSocket extends EventEmitter {
   setNoDelay(): this {
     return this;
   }
+  resume(): this {
+    return this;
+  }
   destroy(): this {
     this.destroyed = true;
     return this;
