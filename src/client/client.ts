@@ -97,14 +97,35 @@ export class Client extends EventEmitter {
     const src: TorrentSource = source;
     const hex = 'torrent' in src ? src.torrent.infoHashHex : src.magnet.infoHashHex;
     if (this.torrents.has(hex)) throw new DuplicateTorrentError(hex);
-    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht });
-    this.torrents.set(hex, t);
-    t.on('metadata', () => this.emit('metadata', t));
-    t.on('complete', () => this.emit('complete', t));
-    t.on('error', (err: Error) => this.emit('error', t, err));
+    const t = this.make(src, options);
     this.emit('added', t);
     log('added %s', hex);
     return t;
+  }
+
+  private make(source: TorrentSource, options: AddOptions): ClientTorrent {
+    const t = new ClientTorrent(source, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht });
+    this.torrents.set(t.infoHashHex, t);
+    t.on('metadata', () => this.emit('metadata', t));
+    t.on('complete', () => this.emit('complete', t));
+    t.on('error', (err: Error) => this.emit('error', t, err));
+    return t;
+  }
+
+  /**
+   * A ClientTorrent runs once: to start a stopped (or failed) torrent again, this stops `t`
+   * if need be and puts a new one in its place, made from the same source (with the metadata,
+   * once known) and options. The new one is not started: `start()` is the caller's. With
+   * `recheck`, it hashes all the data on disk instead of trusting the resume data.
+   */
+  async restart(t: ClientTorrent, options: { recheck?: boolean } = {}): Promise<ClientTorrent> {
+    if (this.closing) throw new Error('client is closing');
+    if (this.torrents.get(t.infoHashHex) !== t) throw new Error(`torrent ${t.infoHashHex} is not in this client`);
+    await t.stop();
+    if (this.torrents.get(t.infoHashHex) !== t) throw new Error(`torrent ${t.infoHashHex} was removed while stopping`);
+    t.removeAllListeners();
+    log('restarting %s%s', t.infoHashHex, options.recheck ? ' (recheck)' : '');
+    return this.make(t.source, { ...t.options, recheck: options.recheck ?? false });
   }
 
   get(infoHashHex: string): ClientTorrent | undefined {

@@ -49,6 +49,11 @@ export interface AddOptions {
   readonly recheck?: boolean;
   /** For a magnet link: finish once the metadata is here (`info --fetch`). */
   readonly metadataOnly?: boolean;
+  /**
+   * Keep waiting when every known peer is gone and nothing (tracker, DHT) can find more (the
+   * daemon: peers may connect in later). Default: fail with "no peers left".
+   */
+  readonly waitForPeers?: boolean;
 }
 
 export interface TrackerStatus {
@@ -138,6 +143,11 @@ export class ClientTorrent extends EventEmitter {
 
   get name(): string | undefined {
     return this.torrent?.name ?? this.magnet?.name;
+  }
+
+  /** What it was made from, with the metadata once known (to make it again: Client.restart). */
+  get source(): TorrentSource {
+    return this.torrent ? { torrent: this.torrent } : { magnet: this.magnet! };
   }
 
   /** Runs the torrent; resolves once it is transferring (or failed, or was stopped first). */
@@ -311,7 +321,7 @@ export class ClientTorrent extends EventEmitter {
     this.applyPolicy();
     // With no tracker to ask again, a download whose every peer has failed would wait forever.
     const s = session.stats();
-    if (this.announcer && !this.announcer.hasTrackers && !this.usesDht && !this.options.readOnly && !session.isComplete && s.peersKnown === 0) {
+    if (this.announcer && !this.announcer.hasTrackers && !this.usesDht && !this.options.readOnly && !this.options.waitForPeers && !session.isComplete && s.peersKnown === 0) {
       this.fail(new Error('no peers left: every peer given failed to connect or was dropped'));
     }
   }
