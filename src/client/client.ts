@@ -34,6 +34,8 @@ export interface ClientOptions {
   readonly now?: () => number;
   /** The DHT (BEP 5), shared by every public torrent; absent: off. */
   readonly dht?: ClientDhtOptions;
+  /** Most peer connections of all torrents together (transfers; metadata fetches not counted). */
+  readonly maxConnections?: number;
 }
 
 export interface ClientDhtOptions {
@@ -57,6 +59,7 @@ export class Client extends EventEmitter {
   private readonly torrents = new Map<string, ClientTorrent>();
   private closing: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly slots: { free(): number } | undefined;
 
   private constructor(
     readonly options: ClientOptions,
@@ -70,6 +73,15 @@ export class Client extends EventEmitter {
     this.peerId = options.peerId ?? makePeerId();
     this.resume = new ResumeStore(options.stateDir);
     this.now = options.now ?? Date.now;
+    const max = options.maxConnections;
+    this.slots = max === undefined ? undefined : { free: () => max - this.connectionCount() };
+  }
+
+  /** Peer connections open or being dialled, over every torrent's transfer. */
+  connectionCount(): number {
+    let n = 0;
+    for (const t of this.torrents.values()) n += t.session?.connectionCount ?? 0;
+    return n;
   }
 
   static async open(options: ClientOptions): Promise<Client> {
@@ -104,7 +116,7 @@ export class Client extends EventEmitter {
   }
 
   private make(source: TorrentSource, options: AddOptions): ClientTorrent {
-    const t = new ClientTorrent(source, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht });
+    const t = new ClientTorrent(source, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht, connectionSlots: this.slots });
     this.torrents.set(t.infoHashHex, t);
     t.on('metadata', () => this.emit('metadata', t));
     t.on('complete', () => this.emit('complete', t));

@@ -16,7 +16,7 @@ import { pieceTrust, type ResumeData } from '../storage/index.js';
 import { Announcer } from '../session/announcer.js';
 import type { DhtNode } from '../dht/index.js';
 import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
-import { TorrentSession, type SessionStats } from '../session/session.js';
+import { TorrentSession, type ConnectionSlots, type SessionStats } from '../session/session.js';
 import { makeKey, TrackerTiers } from '../tracker/index.js';
 import { finishReason, type FinishReason, type SeedPolicy } from './policy.js';
 import type { ResumeStore } from './state-dir.js';
@@ -95,6 +95,8 @@ export interface TorrentContext {
   readonly now: () => number;
   /** The client's DHT node, when on. */
   readonly dht?: DhtNode;
+  /** The client's global connection limit, when it has one. */
+  readonly connectionSlots?: ConnectionSlots;
 }
 
 export class ClientTorrent extends EventEmitter {
@@ -266,6 +268,7 @@ export class ClientTorrent extends EventEmitter {
       peerId: this.ctx.peerId,
       listenPort: this.ctx.port(),
       maxPeers: this.options.maxPeers,
+      connectionSlots: this.ctx.connectionSlots,
       readOnly: this.options.readOnly,
       trust: resume ? (stamps) => pieceTrust(torrent, resume, stamps) : undefined,
       now: this.ctx.now,
