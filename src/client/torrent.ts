@@ -18,6 +18,7 @@ import type { DhtNode } from '../dht/index.js';
 import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
 import { TorrentSession, type ConnectionSlots, type SessionStats } from '../session/session.js';
 import { makeKey, TrackerTiers } from '../tracker/index.js';
+import { crashTrust } from './crash-trust.js';
 import { finishReason, type FinishReason, type SeedPolicy } from './policy.js';
 import type { ResumeStore } from './state-dir.js';
 
@@ -54,6 +55,11 @@ export interface AddOptions {
    * daemon: peers may connect in later). Default: fail with "no peers left".
    */
   readonly waitForPeers?: boolean;
+  /**
+   * After an unclean exit, keep trusting the resume data for files that only got newer (our
+   * own writes after the last save): see crash-trust.ts. Default: such files are hashed again.
+   */
+  readonly trustOwnWrites?: boolean;
 }
 
 export interface TrackerStatus {
@@ -270,7 +276,7 @@ export class ClientTorrent extends EventEmitter {
       maxPeers: this.options.maxPeers,
       connectionSlots: this.ctx.connectionSlots,
       readOnly: this.options.readOnly,
-      trust: resume ? (stamps) => pieceTrust(torrent, resume, stamps) : undefined,
+      trust: resume ? (stamps) => (this.options.trustOwnWrites ? crashTrust : pieceTrust)(torrent, resume, stamps) : undefined,
       now: this.ctx.now,
       dht: this.ctx.dht && !torrent.private ? { port: this.ctx.dht.port, addNode: (a) => this.ctx.dht?.addNode(a) } : undefined,
     });

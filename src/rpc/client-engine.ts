@@ -117,6 +117,7 @@ export class ClientEngine implements RpcEngine {
       maxPeers: reg.maxPeers ?? this.settings.peerLimitPerTorrent,
       seed: { keepSeeding: true },
       waitForPeers: true,
+      trustOwnWrites: true,
     };
   }
 
