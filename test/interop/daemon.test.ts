@@ -95,6 +95,24 @@ test('pytor daemon downloads a .torrent (tracker) and a magnet (x.pe) from libto
   // SIGTERM: the tracker hears `stopped` and forgets the daemon; exit 0.
   assert.equal((await d.stop()).code, 0);
   assert.ok(!tracker.peers(multiHash).includes(`127.0.0.1:${d.peerPort}`), `the tracker forgot the daemon: ${tracker.peers(multiHash).join(' ')}`);
+
+  // Restart with the magnet's seeder gone: its metadata was kept in the state folder, so it
+  // comes back complete and seeding, as does the other.
+  await seederSingle.stop();
+  const again = await startDaemon({ stateDir: path.join(dir, 'state'), downloadDir: downloads, home });
+  t.after(() => again.stop());
+  await waitFor('both seeding again', async () => {
+    const r = await again.rpc('torrent-get', { fields: ['id', 'name', 'percentDone', 'status'] });
+    return r.arguments.torrents.length === 2 && r.arguments.torrents.every((x: any) => x.percentDone === 1 && x.status === 6);
+  });
+  assert.deepEqual(
+    parseList((await again.tr('-l')).stdout).map((r) => [r.id, r.done, r.name]),
+    [
+      ['1', '100%', 'multi'],
+      ['2', '100%', 'single.bin'],
+    ],
+  );
+  assert.equal((await again.stop()).code, 0);
 });
 
 test('pytor daemon killed mid-download (SIGKILL) resumes after a restart without hashing the data again', { skip, timeout: 300_000 }, async (t) => {
@@ -129,6 +147,19 @@ test('pytor daemon killed mid-download (SIGKILL) resumes after a restart without
     },
     120_000,
   );
+  // Mid-download, transmission-remote's list agrees with the daemon's own view, read just before.
+  const own = await torrentGet(first, 1, ['percentDone', 'rateDownload', 'eta', 'status', 'peersConnected', 'peersSendingToUs']);
+  const row = parseList((await first.tr('-l')).stdout)[0]!;
+  assert.equal(own.status, 4);
+  assert.ok(own.peersConnected >= 1 && own.peersSendingToUs >= 1, JSON.stringify(own));
+  assert.equal(row.status, 'Downloading');
+  assert.ok(Math.abs(parseInt(row.done!, 10) - own.percentDone * 100) <= 5, `Done ${row.done} against ${own.percentDone}`);
+  const down = Number(row.down);
+  assert.ok(down > own.rateDownload / 1000 / 2 && down < (own.rateDownload / 1000) * 2, `Down ${down} kB/s against ${own.rateDownload} B/s`);
+  assert.ok(own.eta > 0, `eta ${own.eta}`);
+  assert.match(row.eta!, /^\d+ (sec|min)$/, `ETA column ${row.eta}`);
+  const details = await first.tr('-t', '1', '-i');
+  assert.match(field(details.stdout, 'Peers'), /^connected to [1-9]\d*, uploading to \d+, downloading from [1-9]/);
   await new Promise((r) => setTimeout(r, 5_500));
   haveAtKill = (await torrentGet(first, 1, ['haveValid'])).haveValid;
   assert.ok(haveAtKill < SIZE, 'still downloading at the kill');
