@@ -26,7 +26,7 @@ export interface DaemonOptions extends DhtCliOptions {
   readonly stateDir?: string;
   readonly port: number;
   readonly bind?: string;
-  readonly maxPeers: number;
+  readonly maxPeers?: number;
   readonly maxConnections: number;
   readonly paused?: boolean;
 }
@@ -39,11 +39,11 @@ export function registerDaemon(program: Command, version: string): void {
     .option('--rpc-bind <address>', 'address the RPC listens on (not loopback: --rpc-auth is required)', DEFAULT_RPC_HOST)
     .option('--rpc-auth <user:pass>', 'require HTTP Basic auth (or set PYTOR_RPC_AUTH, kept out of the process list)', credentials)
     .option('--rpc-host-whitelist <names>', 'Host names accepted besides localhost and IP addresses (comma-separated, *.example.org allowed)', hostList, [])
-    .option('--download-dir <dir>', 'where torrents are saved unless added with another folder (default: ~/Downloads)')
+    .option('--download-dir <dir>', 'where torrents are saved unless added with another folder (default: ~/Downloads, or what was set over the RPC)')
     .option('--state-dir <dir>', 'where the torrent list and resume data live (default: $XDG_STATE_HOME/pytor or ~/.local/state/pytor)')
     .option('--port <n>', 'TCP port for peers (a free one if taken)', portNumber, 51413)
     .option('--bind <address>', 'address peers connect to (default: all, IPv4 and IPv6)')
-    .option('--max-peers <n>', 'most peer connections per torrent', positiveInt, 50)
+    .option('--max-peers <n>', 'most peer connections per torrent (default 50, or what was set over the RPC)', positiveInt)
     .option('--max-connections <n>', 'most peer connections of all torrents together', positiveInt, 500);
   addDhtOptions(command).action(async (opts: DaemonOptions) => {
     process.exitCode = await runDaemon(opts, version);
@@ -69,7 +69,6 @@ function hostList(value: string, previous: string[]): string[] {
 /** Runs until SIGTERM or SIGINT; resolves to the exit code once trackers are told and state saved. */
 export async function runDaemon(opts: DaemonOptions, version: string): Promise<number> {
   const stateDir = resolve(opts.stateDir ?? defaultStateDir());
-  const downloadDir = resolve(opts.downloadDir ?? join(homedir(), 'Downloads'));
   const auth = opts.rpcAuth ?? (process.env.PYTOR_RPC_AUTH ? credentials(process.env.PYTOR_RPC_AUTH) : undefined);
   const note = (line: string) => process.stderr.write(`pytor daemon: ${safeText(line)}\n`);
 
@@ -81,7 +80,8 @@ export async function runDaemon(opts: DaemonOptions, version: string): Promise<n
     engine = await ClientEngine.open({
       client,
       registry: new TorrentRegistry(stateDir),
-      downloadDir,
+      downloadDir: opts.downloadDir === undefined ? undefined : resolve(opts.downloadDir),
+      defaultDownloadDir: join(homedir(), 'Downloads'),
       peerLimitPerTorrent: opts.maxPeers,
       peerLimitGlobal: opts.maxConnections,
       version,
@@ -94,7 +94,7 @@ export async function runDaemon(opts: DaemonOptions, version: string): Promise<n
   }
   const host = opts.rpcBind.includes(':') ? `[${opts.rpcBind}]` : opts.rpcBind;
   process.stdout.write(`pytor daemon: RPC on http://${host}:${server.port}${RPC_PATH}, peers on port ${client.port}\n`);
-  note(`${engine.torrents({}).length} torrents, state in ${stateDir}, downloads to ${downloadDir}`);
+  note(`${engine.torrents({}).length} torrents, state in ${stateDir}, downloads to ${engine.session().downloadDir}`);
 
   await new Promise<void>((resolveStop) => {
     const onSignal = (signal: NodeJS.Signals) => {

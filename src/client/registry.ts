@@ -195,3 +195,43 @@ export function sourceOfEntry(e: Pick<RegistryEntry, 'metainfo' | 'magnet' | 'in
   if (e.info) return { source: { torrent: torrentFromInfo(e.info, magnet.trackers) }, peers };
   return { source: { magnet }, peers };
 }
+
+/** The daemon's own settings that session-set may change (kept across restarts). */
+export interface DaemonSettings {
+  readonly downloadDir?: string;
+  readonly startAddedTorrents?: boolean;
+  readonly peerLimitPerTorrent?: number;
+}
+
+const SETTINGS_FILE = 'daemon-settings.benc';
+
+/** Reads `<state>/daemon-settings.benc`; missing or unreadable gives {} (logged). */
+export async function loadDaemonSettings(stateDir: string): Promise<DaemonSettings> {
+  let v: BValue;
+  try {
+    v = decode(await readBounded(join(stateDir, SETTINGS_FILE)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log('daemon settings unreadable: %s', (err as Error).message);
+    return {};
+  }
+  if (!isDict(v)) return {};
+  const dir = v.get('download-dir');
+  const start = v.get('start-added-torrents');
+  const limit = v.get('peer-limit-per-torrent');
+  return {
+    downloadDir: isBytes(dir) && dir.toString('utf8').startsWith('/') ? dir.toString('utf8') : undefined,
+    startAddedTorrents: start === 0 || start === 1 ? start === 1 : undefined,
+    peerLimitPerTorrent: typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0 ? limit : undefined,
+  };
+}
+
+export function saveDaemonSettings(stateDir: string, s: DaemonSettings): Promise<void> {
+  return writeFileAtomic(
+    join(stateDir, SETTINGS_FILE),
+    encode({
+      'download-dir': s.downloadDir,
+      'start-added-torrents': s.startAddedTorrents === undefined ? undefined : s.startAddedTorrents ? 1 : 0,
+      'peer-limit-per-torrent': s.peerLimitPerTorrent,
+    }),
+  );
+}

@@ -8,7 +8,10 @@ import { isAbsolute, resolve } from 'node:path';
 import createDebug from 'debug';
 import {
   deleteTorrentData,
+  loadDaemonSettings,
+  saveDaemonSettings,
   sourceOfEntry,
+  type DaemonSettings,
   type AddOptions as ClientAddOptions,
   type Client,
   type ClientTorrent,
@@ -42,11 +45,14 @@ type Torrent = NonNullable<ClientTorrent['torrent']>;
 export interface ClientEngineOptions {
   readonly client: Client;
   readonly registry: TorrentRegistry;
-  /** Absolute folder for torrents added without one. */
-  readonly downloadDir: string;
-  readonly peerLimitPerTorrent: number;
+  /**
+   * Folder for torrents added without one, and the per-torrent peer limit: given here (the
+   * command line) they win; else what session-set saved in the state folder; else the defaults.
+   */
+  readonly downloadDir?: string;
+  readonly defaultDownloadDir: string;
+  readonly peerLimitPerTorrent?: number;
   readonly peerLimitGlobal: number;
-  readonly startAddedTorrents?: boolean;
   readonly version: string;
   /** One line per torrent event (added, complete, error), for the daemon's stderr. */
   readonly note?: (line: string) => void;
@@ -66,6 +72,9 @@ interface Entry {
   knownBitfield: Buffer | undefined;
 }
 
+/** Peer connections per torrent unless set otherwise. */
+export const DEFAULT_PEER_LIMIT = 50;
+
 const RUNNING = new Set(['metadata', 'checking', 'downloading', 'seeding']);
 
 export class ClientEngine implements RpcEngine {
@@ -78,15 +87,22 @@ export class ClientEngine implements RpcEngine {
   /** Registry writes started by events (complete, metadata): awaited by close(). */
   private readonly pending = new Set<Promise<void>>();
 
-  private constructor(private readonly opts: ClientEngineOptions) {
+  private constructor(
+    private readonly opts: ClientEngineOptions,
+    saved: DaemonSettings,
+  ) {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
-    this.settings = { downloadDir: resolve(opts.downloadDir), peerLimitPerTorrent: opts.peerLimitPerTorrent, startAddedTorrents: opts.startAddedTorrents ?? true };
+    this.settings = {
+      downloadDir: resolve(opts.downloadDir ?? saved.downloadDir ?? opts.defaultDownloadDir),
+      peerLimitPerTorrent: opts.peerLimitPerTorrent ?? saved.peerLimitPerTorrent ?? DEFAULT_PEER_LIMIT,
+      startAddedTorrents: saved.startAddedTorrents ?? true,
+    };
   }
 
   /** Adds back every torrent of the registry, each in the state it was left (running or paused). */
   static async open(opts: ClientEngineOptions): Promise<ClientEngine> {
-    const engine = new ClientEngine(opts);
+    const engine = new ClientEngine(opts, await loadDaemonSettings(opts.client.options.stateDir));
     const { entries, problems } = await opts.registry.load();
     for (const p of problems) engine.note(`state: torrent entry ignored: ${p}`);
     for (const reg of entries) {
@@ -324,6 +340,7 @@ export class ClientEngine implements RpcEngine {
       peerLimitPerTorrent: changes.peerLimitPerTorrent ?? this.settings.peerLimitPerTorrent,
       startAddedTorrents: changes.startAddedTorrents ?? this.settings.startAddedTorrents,
     };
+    await saveDaemonSettings(this.opts.client.options.stateDir, this.settings);
   }
 
   totals(): SessionTotals {

@@ -36,7 +36,8 @@ export interface DaemonProc {
 
 export interface DaemonStart {
   readonly stateDir: string;
-  readonly downloadDir: string;
+  /** Left out: no --download-dir (the saved setting or the default). */
+  readonly downloadDir?: string;
   /** A HOME for transmission-remote (it may write its own config there). */
   readonly home: string;
   readonly extra?: readonly string[];
@@ -64,8 +65,7 @@ export async function startDaemon(opts: DaemonStart): Promise<DaemonProc> {
       '--no-dht',
       '--state-dir',
       opts.stateDir,
-      '--download-dir',
-      opts.downloadDir,
+      ...(opts.downloadDir === undefined ? [] : ['--download-dir', opts.downloadDir]),
       ...(opts.extra ?? []),
     ],
     env,

@@ -264,3 +264,37 @@ test('pytor daemon restarts with every torrent as it was: after SIGTERM and afte
   );
   assert.equal((await third.stop()).code, 0);
 });
+
+test('pytor daemon: --rpc-auth is required by transmission-remote; session-set download-dir and start-added-torrents survive a restart', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pytor-daemon-settings-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const home = path.join(dir, 'home');
+  await mkdir(home, { recursive: true });
+  const state = path.join(dir, 'state');
+  const d = await startDaemon({ stateDir: state, home, extra: ['--rpc-auth', 'alice:s3cret'] });
+  t.after(() => d.stop());
+  const denied = await d.tr('-l');
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stdout + denied.stderr, /401|Unauthorized/i);
+  assert.notEqual((await d.tr('--auth', 'alice:wrong', '-l')).code, 0);
+  const chosen = path.join(dir, 'chosen');
+  const set = await d.tr('--auth', 'alice:s3cret', '--download-dir', chosen, '--start-paused');
+  assert.equal(set.code, 0, set.stdout + set.stderr);
+  assert.equal((await d.stop()).code, 0);
+
+  const again = await startDaemon({ stateDir: state, home });
+  t.after(() => again.stop());
+  const session = await again.tr('-si');
+  assert.equal(session.code, 0, session.stderr);
+  assert.equal(field(session.stdout, 'Download directory'), chosen);
+  const s = await again.rpc('session-get');
+  assert.equal(s.arguments['download-dir'], chosen);
+  assert.equal(s.arguments['start-added-torrents'], false);
+  assert.equal((await again.stop()).code, 0);
+
+  // The command line wins over the saved setting.
+  const flagged = await startDaemon({ stateDir: state, home, downloadDir: path.join(dir, 'flag') });
+  t.after(() => flagged.stop());
+  assert.equal((await flagged.rpc('session-get')).arguments['download-dir'], path.join(dir, 'flag'));
+  assert.equal((await flagged.stop()).code, 0);
+});
