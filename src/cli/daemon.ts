@@ -8,7 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import createDebug from 'debug';
 import { Client, defaultStateDir, TorrentRegistry } from '../client/index.js';
 import { ClientEngine } from '../rpc/client-engine.js';
-import { DEFAULT_RPC_HOST, DEFAULT_RPC_PORT, RPC_PATH, startRpcServer, type RpcServer } from '../rpc/index.js';
+import { checkBinding, DEFAULT_RPC_HOST, DEFAULT_RPC_PORT, RPC_PATH, startRpcServer, type RpcServer } from '../rpc/index.js';
 import { addDhtOptions, dhtSettings, portNumber, positiveInt, type DhtCliOptions } from './options.js';
 import { safeText } from './terminal.js';
 
@@ -71,6 +71,8 @@ export async function runDaemon(opts: DaemonOptions, version: string): Promise<n
   const stateDir = resolve(opts.stateDir ?? defaultStateDir());
   const auth = opts.rpcAuth ?? (process.env.PYTOR_RPC_AUTH ? credentials(process.env.PYTOR_RPC_AUTH) : undefined);
   const note = (line: string) => process.stderr.write(`pytor daemon: ${safeText(line)}\n`);
+  // Refused before anything listens or the state folder is touched.
+  checkBinding(opts.rpcBind, auth);
 
   const client = await Client.open({ stateDir, port: opts.port, bind: opts.bind, dht: dhtSettings(opts), maxConnections: opts.maxConnections });
   if (opts.port !== 0 && client.port !== opts.port) note(`port ${opts.port} is taken; peers reach us on ${client.port}`);
