@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, open, readFile, rm, stat, utimes, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTorrent } from '../../src/metainfo/create.js';
+import { runPytor } from '../helpers/cli.js';
 import { makePayload } from '../interop/harness/payload.js';
 import { field, parseList, startDaemon, TR_BIN, waitFor, type DaemonProc } from './daemon-proc.js';
 
@@ -297,4 +298,14 @@ test('pytor daemon: --rpc-auth is required by transmission-remote; session-set d
   t.after(() => flagged.stop());
   assert.equal((await flagged.rpc('session-get')).arguments['download-dir'], path.join(dir, 'flag'));
   assert.equal((await flagged.stop()).code, 0);
+});
+
+test('pytor daemon refuses an RPC open to the network without a password, before listening', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pytor-daemon-refuse-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const r = await runPytor(['daemon', '--rpc-bind', '0.0.0.0', '--rpc-port', '0', '--port', '0', '--no-dht', '--state-dir', path.join(dir, 'state')], { timeoutMs: 15_000 });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /binding 0\.0\.0\.0 exposes pytor to the network: set a user and password/);
+  assert.equal(r.stdout, '');
+  assert.equal(existsSync(path.join(dir, 'state')), false, 'the state folder untouched');
 });
