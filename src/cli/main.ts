@@ -6,6 +6,7 @@ import { registerDownload } from './download.js';
 import { registerInfo } from './info.js';
 import { registerPeers } from './peers.js';
 import { registerSeed } from './seed.js';
+import { registerDaemon } from './daemon.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerDownload(program);
   registerCreate(program);
   registerSeed(program);
+  registerDaemon(program, VERSION);
   return program;
 }
 

@@ -39,6 +39,8 @@ export interface ClientOptions {
   readonly encryption?: EncryptionPolicy;
   /** uTP (BEP 29) beside TCP, on the same port number (default true). */
   readonly utp?: boolean;
+  /** Most peer connections of all torrents together (transfers; metadata fetches not counted). */
+  readonly maxConnections?: number;
 }
 
 export interface ClientDhtOptions {
@@ -62,6 +64,7 @@ export class Client extends EventEmitter {
   private readonly torrents = new Map<string, ClientTorrent>();
   private closing: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly slots: { free(): number } | undefined;
 
   private constructor(
     readonly options: ClientOptions,
@@ -75,6 +78,15 @@ export class Client extends EventEmitter {
     this.peerId = options.peerId ?? makePeerId();
     this.resume = new ResumeStore(options.stateDir);
     this.now = options.now ?? Date.now;
+    const max = options.maxConnections;
+    this.slots = max === undefined ? undefined : { free: () => max - this.connectionCount() };
+  }
+
+  /** Peer connections open or being dialled, over every torrent's transfer. */
+  connectionCount(): number {
+    let n = 0;
+    for (const t of this.torrents.values()) n += t.session?.connectionCount ?? 0;
+    return n;
   }
 
   static async open(options: ClientOptions): Promise<Client> {
@@ -115,14 +127,7 @@ export class Client extends EventEmitter {
     const src: TorrentSource = source;
     const hex = 'torrent' in src ? src.torrent.infoHashHex : src.magnet.infoHashHex;
     if (this.torrents.has(hex)) throw new DuplicateTorrentError(hex);
-    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, dht: this.dht, encryption: this.options.encryption ?? 'prefer',
-      utp: this.udp.utpEnabled ? (address, timeoutMs) => this.udp.connectUtp(address, timeoutMs) : undefined,
-    });
-    this.torrents.set(hex, t);
-    t.on('metadata', () => this.emit('metadata', t));
-    t.on('complete', () => this.emit('complete', t));
-    // Not 'error': an EventEmitter throws an 'error' nobody listens to, and a torrent's failure is not the client's.
-    t.on('error', (err: Error) => this.emit('torrent-error', t, err));
+    const t = this.make(src, options);
     this.emit('added', t);
     log('added %s', hex);
     return t;
@@ -136,6 +141,41 @@ export class Client extends EventEmitter {
   /** The UDP port of uTP and the DHT (0 when neither is on). */
   get udpPort(): number {
     return this.udp.port;
+  }
+
+  private make(source: TorrentSource, options: AddOptions): ClientTorrent {
+    const t = new ClientTorrent(source, options, {
+      peerId: this.peerId,
+      port: () => this.port,
+      resume: this.resume,
+      now: this.now,
+      dht: this.dht,
+      connectionSlots: this.slots,
+      encryption: this.options.encryption ?? 'prefer',
+      utp: this.udp.utpEnabled ? (address, timeoutMs) => this.udp.connectUtp(address, timeoutMs) : undefined,
+    });
+    this.torrents.set(t.infoHashHex, t);
+    t.on('metadata', () => this.emit('metadata', t));
+    t.on('complete', () => this.emit('complete', t));
+    // Not 'error': an EventEmitter throws an 'error' nobody listens to, and a torrent's failure is not the client's.
+    t.on('error', (err: Error) => this.emit('torrent-error', t, err));
+    return t;
+  }
+
+  /**
+   * A ClientTorrent runs once: to start a stopped (or failed) torrent again, this stops `t`
+   * if need be and puts a new one in its place, made from the same source (with the metadata,
+   * once known) and options. The new one is not started: `start()` is the caller's. With
+   * `recheck`, it hashes all the data on disk instead of trusting the resume data.
+   */
+  async restart(t: ClientTorrent, options: { recheck?: boolean } = {}): Promise<ClientTorrent> {
+    if (this.closing) throw new Error('client is closing');
+    if (this.torrents.get(t.infoHashHex) !== t) throw new Error(`torrent ${t.infoHashHex} is not in this client`);
+    await t.stop();
+    if (this.torrents.get(t.infoHashHex) !== t) throw new Error(`torrent ${t.infoHashHex} was removed while stopping`);
+    t.removeAllListeners();
+    log('restarting %s%s', t.infoHashHex, options.recheck ? ' (recheck)' : '');
+    return this.make(t.source, { ...t.options, recheck: options.recheck ?? false });
   }
 
   get(infoHashHex: string): ClientTorrent | undefined {

@@ -18,8 +18,9 @@ import { Announcer } from '../session/announcer.js';
 import type { DhtNode } from '../dht/index.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
-import { TorrentSession, type SessionStats } from '../session/session.js';
+import { TorrentSession, type ConnectionSlots, type SessionStats } from '../session/session.js';
 import { makeKey, TrackerTiers } from '../tracker/index.js';
+import { crashTrust } from './crash-trust.js';
 import { finishReason, type FinishReason, type SeedPolicy } from './policy.js';
 import type { ResumeStore } from './state-dir.js';
 
@@ -51,6 +52,16 @@ export interface AddOptions {
   readonly recheck?: boolean;
   /** For a magnet link: finish once the metadata is here (`info --fetch`). */
   readonly metadataOnly?: boolean;
+  /**
+   * Keep waiting when every known peer is gone and nothing (tracker, DHT) can find more (the
+   * daemon: peers may connect in later). Default: fail with "no peers left".
+   */
+  readonly waitForPeers?: boolean;
+  /**
+   * After an unclean exit, keep trusting the resume data for files that only got newer (our
+   * own writes after the last save): see crash-trust.ts. Default: such files are hashed again.
+   */
+  readonly trustOwnWrites?: boolean;
 }
 
 export interface TrackerStatus {
@@ -95,6 +106,8 @@ export interface TorrentContext {
   readonly encryption: EncryptionPolicy;
   /** Outgoing uTP, when on. */
   readonly utp?: UtpConnector;
+  /** The client's global connection limit, when it has one. */
+  readonly connectionSlots?: ConnectionSlots;
 }
 
 export class ClientTorrent extends EventEmitter {
@@ -143,6 +156,11 @@ export class ClientTorrent extends EventEmitter {
 
   get name(): string | undefined {
     return this.torrent?.name ?? this.magnet?.name;
+  }
+
+  /** What it was made from, with the metadata once known (to make it again: Client.restart). */
+  get source(): TorrentSource {
+    return this.torrent ? { torrent: this.torrent } : { magnet: this.magnet! };
   }
 
   /** Runs the torrent; resolves once it is transferring (or failed, or was stopped first). */
@@ -267,8 +285,9 @@ export class ClientTorrent extends EventEmitter {
       peerId: this.ctx.peerId,
       listenPort: this.ctx.port(),
       maxPeers: this.options.maxPeers,
+      connectionSlots: this.ctx.connectionSlots,
       readOnly: this.options.readOnly,
-      trust: resume ? (stamps) => pieceTrust(torrent, resume, stamps) : undefined,
+      trust: resume ? (stamps) => (this.options.trustOwnWrites ? crashTrust : pieceTrust)(torrent, resume, stamps) : undefined,
       now: this.ctx.now,
       encryption: this.ctx.encryption,
       utp: this.ctx.utp,
@@ -324,7 +343,7 @@ export class ClientTorrent extends EventEmitter {
     this.applyPolicy();
     // With no tracker to ask again, a download whose every peer has failed would wait forever.
     const s = session.stats();
-    if (this.announcer && !this.announcer.hasTrackers && !this.usesDht && !this.options.readOnly && !session.isComplete && s.peersKnown === 0) {
+    if (this.announcer && !this.announcer.hasTrackers && !this.usesDht && !this.options.readOnly && !this.options.waitForPeers && !session.isComplete && s.peersKnown === 0) {
       this.fail(new Error('no peers left: every peer given failed to connect or was dropped'));
     }
   }

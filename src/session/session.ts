@@ -28,6 +28,8 @@ export interface SessionOptions {
   readonly listenPort?: number;
   /** Most peer connections at once. */
   readonly maxPeers?: number;
+  /** A limit shared with other torrents (the client's global connection limit). */
+  readonly connectionSlots?: ConnectionSlots;
   /**
    * Serve existing data only (`pytor seed`): the storage opens read-only, so nothing in
    * outDir is created or changed, and nothing is downloaded; pieces missing there stay missing.
@@ -50,6 +52,11 @@ export interface SessionOptions {
   readonly encryption?: EncryptionPolicy;
   /** Outgoing uTP, tried when TCP cannot reach a peer. */
   readonly utp?: UtpConnector;
+}
+
+/** Connections the whole client may still open (dialled or accepted); checked before each. */
+export interface ConnectionSlots {
+  free(): number;
 }
 
 /** What a session needs of the DHT: its UDP port, and a place for nodes learnt from peers. */
@@ -143,7 +150,17 @@ export class TorrentSession extends EventEmitter {
     if (options.dht) this.reserved[7]! |= 0x01;
     const active = () => this.state === 'downloading' || this.state === 'seeding';
     this.swarm = new PeerSwarm(
-      { torrent: this.torrent, peerId: options.peerId, reserved: this.reserved, maxPeers: options.maxPeers ?? 50, now: this.now, active, encryption: options.encryption, utp: options.utp },
+      {
+        torrent: this.torrent,
+        peerId: options.peerId,
+        reserved: this.reserved,
+        maxPeers: options.maxPeers ?? 50,
+        slots: options.connectionSlots,
+        now: this.now,
+        active,
+        encryption: options.encryption,
+        utp: options.utp,
+      },
       this.handler,
     );
     this.downloads = new Downloader(
@@ -237,6 +254,11 @@ export class TorrentSession extends EventEmitter {
       peersKnown: this.swarm.book.size,
       hashFailures: this.downloads.hashFailures,
     };
+  }
+
+  /** Connections open or being dialled (counted against the client's global limit). */
+  get connectionCount(): number {
+    return this.swarm.peers.size + this.swarm.book.dialingCount;
   }
 
   /** The connected peers (for status views). */

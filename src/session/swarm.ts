@@ -29,6 +29,8 @@ export interface SwarmOptions {
   readonly peerId: Buffer;
   readonly reserved: Buffer;
   readonly maxPeers: number;
+  /** The client's global limit, shared with other torrents. */
+  readonly slots?: { free(): number };
   readonly now: () => number;
   /** Whether connections are wanted now (the session is transferring). */
   readonly active: () => boolean;
@@ -73,7 +75,7 @@ export class PeerSwarm {
   /** An incoming connection whose handshake the listener read and routed here. */
   accept(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
     const banned = this.book.isBanned(formatAddress(address));
-    if (!this.options.active() || this.peers.size >= this.options.maxPeers || banned) {
+    if (!this.options.active() || this.peers.size >= this.options.maxPeers || banned || (this.options.slots && this.options.slots.free() <= 0)) {
       socket.destroy();
       return;
     }
@@ -82,7 +84,8 @@ export class PeerSwarm {
 
   connectMore(): void {
     const dialing = this.book.dialingCount;
-    const budget = Math.min(this.options.maxPeers - this.peers.size - dialing, MAX_DIALS_AT_ONCE - dialing);
+    let budget = Math.min(this.options.maxPeers - this.peers.size - dialing, MAX_DIALS_AT_ONCE - dialing);
+    if (this.options.slots) budget = Math.min(budget, this.options.slots.free());
     if (budget <= 0) return;
     for (const record of this.book.takeDue(budget, (label) => this.peers.has(label))) this.dial(record);
   }
