@@ -8,14 +8,17 @@ import type { SessionStats } from '../session/session.js';
 import { TrackerTiers } from '../tracker/index.js';
 import { countsJson } from './download.js';
 import { CliError, EXIT } from './errors.js';
+import { jsonText } from './json-text.js';
+import { JsonEvents } from './json-events.js';
 import { loadTorrent } from './load.js';
 import { addConnectionOptions, addOutputOptions, addStateOptions, positiveNumber, type ConnectionOptions, type OutputOptions, type StateOptions } from './options.js';
 import { PLAIN_LINE_INTERVAL_MS, ProgressView, type ProgressMode } from './progress.js';
 import { runTorrent, type TransferView } from './run-torrent.js';
 import { StatusLine } from './status-line.js';
+import { addLimitOptions, type LimitOptions } from './transfer-options.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
-export interface SeedOptions extends ConnectionOptions, OutputOptions, StateOptions {
+export interface SeedOptions extends ConnectionOptions, OutputOptions, StateOptions, LimitOptions {
   readonly dir: string;
   readonly seedRatio?: number;
 }
@@ -32,6 +35,7 @@ export function registerSeed(program: Command): void {
     noTrackers: 'do not contact trackers (peers connect in, or use --peer)',
   }).option('--seed-ratio <r>', 'stop after uploading r times the size', positiveNumber);
   addStateOptions(command);
+  addLimitOptions(command, false);
   addOutputOptions(command, 'print nothing but errors and warnings')
     .action(async (source: string, opts: SeedOptions) => {
       const torrent = await loadTorrent(source);
@@ -44,9 +48,11 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
   const dir = resolve(opts.dir);
   await requireFolder(dir);
   const out = process.stdout;
-  const mode: ProgressMode = opts.json ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false);
+  if (opts.json && opts.jsonEvents) throw new CliError('--json and --json-events both write to stdout; use one');
+  const events = opts.jsonEvents ? new JsonEvents(out) : undefined;
+  const mode: ProgressMode = opts.json || events ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false);
   const view = new SeedView(mode, out, safeText(torrent.name));
-  const showNotes = !opts.quiet && !opts.json;
+  const showNotes = !opts.quiet && !opts.json && !events;
   const hasTrackers = new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length > 0;
 
   const run = await runTorrent({ torrent }, {
@@ -59,7 +65,9 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
     stateDir: opts.stateDir,
     recheck: opts.recheck,
     readOnly: true,
-    seed: { keepSeeding: true, ratio: opts.seedRatio },
+    seed: { keepSeeding: true, ratio: opts.seedRatio, timeMs: opts.seedTime },
+    limitUp: opts.limitUp,
+    onTorrent: (t) => events?.attach(t),
     view,
     showNotes,
     afterCheck: (s, port) => {
@@ -84,8 +92,10 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
   });
   const { seconds, interrupted, stats } = run;
   if (!stats) return EXIT.interrupted; // stopped before the data was even opened
-  if (opts.json) {
-    out.write(`${JSON.stringify(seedSummaryJson(torrent, stats, seconds, interrupted, dir))}\n`);
+  if (events) {
+    // Everything was said as events.
+  } else if (opts.json) {
+    out.write(`${jsonText(seedSummaryJson(torrent, stats, seconds, interrupted, dir), 0)}\n`);
   } else if (!opts.quiet) {
     out.write(`${seedSummaryText(torrent, stats, seconds)}\n`);
   }

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import createDebug from 'debug';
 import type { Magnet } from '../magnet/index.js';
 import type { Torrent } from '../metainfo/index.js';
+import { TokenBucket } from '../session/bandwidth.js';
 import { PeerListener } from '../session/listener.js';
 import { makePeerId } from '../tracker/index.js';
 import { ResumeStore } from './state-dir.js';
@@ -29,6 +30,10 @@ export interface ClientOptions {
   readonly listen?: boolean;
   readonly peerId?: Buffer;
   readonly now?: () => number;
+  /** Download limit in bytes per second across every torrent, peer and web seed (0 or absent: none). */
+  readonly limitDown?: number;
+  /** Upload limit in bytes per second across every torrent and peer (0 or absent: none). */
+  readonly limitUp?: number;
 }
 
 export class DuplicateTorrentError extends Error {
@@ -45,6 +50,8 @@ export class Client extends EventEmitter {
   private readonly torrents = new Map<string, ClientTorrent>();
   private closing: Promise<void> | undefined;
   private readonly now: () => number;
+  /** One token bucket per direction, shared by every session (rate 0: unlimited). */
+  readonly bandwidth: { readonly down: TokenBucket; readonly up: TokenBucket };
 
   private constructor(
     readonly options: ClientOptions,
@@ -56,6 +63,7 @@ export class Client extends EventEmitter {
     this.peerId = options.peerId ?? makePeerId();
     this.resume = new ResumeStore(options.stateDir);
     this.now = options.now ?? Date.now;
+    this.bandwidth = { down: new TokenBucket(options.limitDown ?? 0), up: new TokenBucket(options.limitUp ?? 0) };
   }
 
   static async open(options: ClientOptions): Promise<Client> {
@@ -76,7 +84,7 @@ export class Client extends EventEmitter {
     const src: TorrentSource = source;
     const hex = 'torrent' in src ? src.torrent.infoHashHex : src.magnet.infoHashHex;
     if (this.torrents.has(hex)) throw new DuplicateTorrentError(hex);
-    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now });
+    const t = new ClientTorrent(src, options, { peerId: this.peerId, port: () => this.port, resume: this.resume, now: this.now, bandwidth: this.bandwidth });
     this.torrents.set(hex, t);
     t.on('metadata', () => this.emit('metadata', t));
     t.on('complete', () => this.emit('complete', t));
@@ -108,6 +116,8 @@ export class Client extends EventEmitter {
     this.closing ??= (async () => {
       await Promise.all([...this.torrents.values()].map((t) => t.stop()));
       await this.listener?.close();
+      this.bandwidth.down.close();
+      this.bandwidth.up.close();
     })();
     return this.closing;
   }

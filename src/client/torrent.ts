@@ -15,6 +15,7 @@ import type { Handshake } from '../peer/connection.js';
 import { pieceTrust, type ResumeData } from '../storage/index.js';
 import { Announcer } from '../session/announcer.js';
 import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
+import type { TokenBucket } from '../session/bandwidth.js';
 import { TorrentSession, type SessionStats } from '../session/session.js';
 import { makeKey, TrackerTiers } from '../tracker/index.js';
 import { finishReason, type FinishReason, type SeedPolicy } from './policy.js';
@@ -48,6 +49,17 @@ export interface AddOptions {
   readonly recheck?: boolean;
   /** For a magnet link: finish once the metadata is here (`info --fetch`). */
   readonly metadataOnly?: boolean;
+  /**
+   * Which files to download, decided once the torrent is known (after the metadata of a
+   * magnet link): one flag per file. May throw (a selection that does not fit the torrent).
+   */
+  readonly select?: (torrent: Torrent) => readonly boolean[] | undefined;
+  /** Pieces in file order (after the first few). */
+  readonly sequential?: boolean;
+  /** Web seeds besides the torrent's url-list (a magnet's ws=). */
+  readonly webSeeds?: readonly string[];
+  /** Use web seeds at all (default true). */
+  readonly useWebSeeds?: boolean;
 }
 
 export interface TrackerStatus {
@@ -87,6 +99,7 @@ export interface TorrentContext {
   readonly port: () => number;
   readonly resume: ResumeStore;
   readonly now: () => number;
+  readonly bandwidth?: { readonly down?: TokenBucket; readonly up?: TokenBucket };
 }
 
 export class ClientTorrent extends EventEmitter {
@@ -216,6 +229,7 @@ export class ClientTorrent extends EventEmitter {
 
   private async startSession(): Promise<void> {
     const torrent = this.torrent!;
+    const wantedFiles = this.options.select?.(torrent);
     const resume = this.options.recheck ? undefined : await this.ctx.resume.load(torrent, this.outDir);
     if (this.stopping) return;
     if (resume) this.resumeBase = { uploaded: resume.uploaded, downloaded: resume.downloaded };
@@ -228,6 +242,10 @@ export class ClientTorrent extends EventEmitter {
       readOnly: this.options.readOnly,
       trust: resume ? (stamps) => pieceTrust(torrent, resume, stamps) : undefined,
       now: this.ctx.now,
+      bandwidth: this.ctx.bandwidth,
+      wantedFiles,
+      sequential: this.options.sequential,
+      webSeeds: this.options.useWebSeeds === false ? [] : [...torrent.urlList, ...(this.magnet?.webSeeds ?? []), ...(this.options.webSeeds ?? [])],
     });
     this.session = session;
     this.state = 'checking';
@@ -238,6 +256,7 @@ export class ClientTorrent extends EventEmitter {
       this.emit('warning', message);
     });
     session.on('peer', (label: string, event: string, reason?: string) => this.emit('peer', label, event, reason));
+    session.on('piece-failed', (index: number, peers: string[]) => this.emit('piece-failed', index, peers));
     session.on('error', (err: Error) => this.fail(err));
     session.on('complete', () => {
       this.seedingSince = this.ctx.now();
@@ -279,7 +298,7 @@ export class ClientTorrent extends EventEmitter {
     this.applyPolicy();
     // With no tracker to ask again, a download whose every peer has failed would wait forever.
     const s = session.stats();
-    if (this.announcer && !this.announcer.hasTrackers && !this.options.readOnly && !session.isComplete && s.peersKnown === 0) {
+    if (this.announcer && !this.announcer.hasTrackers && !this.options.readOnly && !session.isComplete && s.peersKnown === 0 && s.webSeeds === 0) {
       this.fail(new Error('no peers left: every peer given failed to connect or was dropped'));
     }
   }
