@@ -7,6 +7,7 @@ import type { Torrent } from '../metainfo/index.js';
 import type { MetadataStats } from '../session/metadata.js';
 import type { SessionStats } from '../session/session.js';
 import { EXIT } from './errors.js';
+import { safeText } from './terminal.js';
 
 const log = createDebug('pytor:cli');
 
@@ -109,6 +110,12 @@ export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet
       }
     });
     t.on('tick', (s: SessionStats) => view.update(s));
+    // A web seed given up on is worth a line (the session already moved on to other sources).
+    t.on('warning', (message: string, source?: string) => {
+      if (source !== 'webseed') return;
+      view.note('');
+      process.stderr.write(`pytor: warning: ${safeText(message)}\n`);
+    });
     t.on('piece', () => t.session && view.update(t.session.stats()));
     if (opts.timeoutS !== undefined) {
       timer = setTimeout(() => {

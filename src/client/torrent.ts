@@ -251,9 +251,9 @@ export class ClientTorrent extends EventEmitter {
     this.state = 'checking';
     session.on('checking', (done: number, total: number) => this.emit('checking', done, total));
     session.on('piece', (index: number) => this.emit('piece', index));
-    session.on('warning', (message: string) => {
+    session.on('warning', (message: string, source?: string) => {
       log('warning: %s', message);
-      this.emit('warning', message);
+      this.emit('warning', message, source);
     });
     session.on('peer', (label: string, event: string, reason?: string) => this.emit('peer', label, event, reason));
     session.on('piece-failed', (index: number, peers: string[]) => this.emit('piece-failed', index, peers));

@@ -200,7 +200,8 @@ export class TorrentSession extends EventEmitter {
             downloading: () => this.state === 'downloading',
             writesFull: () => this.downloads.writesFull,
             verifiedPiece: (i, data) => this.downloads.verifiedPiece(i, data),
-            warn: (line) => this.emit('warning', line),
+            // A second argument says where it comes from: the CLI prints web-seed drops.
+            warn: (line) => this.emit('warning', line, 'webseed'),
             bucket: options.bandwidth?.down,
           },
           options.webSeedOptions,

@@ -13,6 +13,13 @@ import type { PiecePicker } from './picker.js';
 
 const log = createDebug('pytor:session');
 
+/**
+ * A failing seed is retried after 1, 2, 4, 8 s and dropped at the fifth failure in a row: a
+ * seed answering 500s is gone within about 15 s, while one that hiccups once is kept.
+ */
+const BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 60_000;
+
 export interface WebSeedHost {
   readonly torrent: Torrent;
   readonly picker: PiecePicker;
@@ -43,6 +50,8 @@ export class WebSeedDriver {
     options: WebSeedDriverOptions = {},
   ) {
     const { set } = WebSeedSet.fromUrls(urls, host.torrent, options.seed ?? {}, {
+      backoffMs: BACKOFF_MS,
+      maxBackoffMs: MAX_BACKOFF_MS,
       ...options.set,
       onWarning: (line) => host.warn(line),
     });
