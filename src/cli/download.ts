@@ -88,7 +88,12 @@ export async function runTransfer(source: { torrent: Torrent } | { magnet: Magne
   let writer: OrderedWriter | undefined;
   let engine: ClientTorrent | undefined;
   const startStream = (t: ClientTorrent, torrent: Torrent, end: () => void) => {
-    const index = streamedFile(torrent, selectionFor(sel, torrent));
+    let index: number;
+    try {
+      index = streamedFile(torrent, selectionFor(sel, torrent));
+    } catch {
+      return; // the engine refuses the same selection and says why
+    }
     writer = new OrderedWriter(t, torrent, index, process.stdout, end);
   };
   const seedTime = opts.seedTime;
