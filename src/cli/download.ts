@@ -35,7 +35,7 @@ export function registerDownload(program: Command): void {
     noTrackers: 'do not contact trackers (use --peer)',
   })
     .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
-    .option('--seed-ratio <r>', 'with --seed: stop after uploading r times the size', positiveNumber);
+    .option('--seed-ratio <r>', 'with --seed or --seed-time: stop after uploading r times the size', positiveNumber);
   addStateOptions(command);
   addSelectionOptions(command);
   addLimitOptions(command, true);
