@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { CreateError, createTorrent, isValidPieceLength, type CreatedTorrent } from '../metainfo/create.js';
 import { CliError, EXIT } from './errors.js';
+import { jsonText } from './json-text.js';
 import { formatBytes, safeText } from './terminal.js';
 
 interface CreateCliOptions {
@@ -97,14 +98,14 @@ async function runCreate(input: string, opts: CreateCliOptions): Promise<void> {
   }
   if (opts.json) {
     process.stdout.write(
-      `${JSON.stringify({
+      `${jsonText({
         infoHash: created.infoHashHex,
         name: created.name,
         length: created.length,
         pieceLength: created.pieceLength,
         pieceCount: created.pieceCount,
         path: outputPath,
-      })}\n`,
+      }, 0)}\n`,
     );
     return;
   }

@@ -2,9 +2,11 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseMagnet, type Magnet } from '../magnet/index.js';
 import { trackerTiers, type Torrent } from '../metainfo/index.js';
+import type { ClientTorrent } from '../client/index.js';
 import type { SessionStats } from '../session/session.js';
 import { TrackerTiers } from '../tracker/index.js';
 import { CliError, EXIT } from './errors.js';
+import { jsonText } from './json-text.js';
 import { loadTorrent } from './load.js';
 import { isMagnet, saveTorrentFile } from './magnet.js';
 import {
@@ -19,11 +21,14 @@ import {
   type OutputOptions,
   type StateOptions,
 } from './options.js';
+import { JsonEvents } from './json-events.js';
 import { ProgressView } from './progress.js';
 import { runTorrent } from './run-torrent.js';
+import { OrderedWriter } from './stdout-stream.js';
+import { addLimitOptions, addSelectionOptions, selectionFor, streamedFile, type LimitOptions, type SelectionOptions } from './transfer-options.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
-export interface TransferOptions extends ConnectionOptions, OutputOptions, StateOptions, DhtCliOptions {
+export interface TransferOptions extends ConnectionOptions, OutputOptions, StateOptions, DhtCliOptions, Partial<SelectionOptions>, LimitOptions {
   readonly output: string;
   readonly seed?: boolean;
   readonly seedRatio?: number;
@@ -41,9 +46,11 @@ export function registerDownload(program: Command): void {
     noTrackers: 'do not contact trackers (use --peer)',
   })
     .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
-    .option('--seed-ratio <r>', 'with --seed: stop after uploading r times the size', positiveNumber);
+    .option('--seed-ratio <r>', 'with --seed or --seed-time: stop after uploading r times the size', positiveNumber);
   addDhtOptions(command);
   addStateOptions(command);
+  addSelectionOptions(command);
+  addLimitOptions(command, true);
   addOutputOptions(command, 'print nothing but errors')
     .option('--save-torrent <file>', 'with a magnet link: also write the fetched metadata as a .torrent')
     .action(async (source: string, opts: TransferOptions & { saveTorrent?: string }) => {
@@ -51,13 +58,17 @@ export function registerDownload(program: Command): void {
         // Metadata first (BEP 9), then the same transfer as for a .torrent, in one engine torrent.
         const magnet = parseMagnet(source);
         requireSources(magnet.trackers.length > 0 && opts.trackers, opts.peer.length + magnet.peers.length > 0 || opts.dht, opts.trackers, 'magnet link');
+        checkOutputFlags(opts);
         process.exitCode = await runTransfer({ magnet }, opts);
         return;
       }
       if (opts.saveTorrent !== undefined) throw new CliError('--save-torrent is for magnet links');
       const torrent = await loadTorrent(source);
-      const dhtUsable = opts.dht && !torrent.private;
-      requireSources(new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length > 0, opts.peer.length > 0 || dhtUsable, opts.trackers, 'torrent');
+      // Web seeds and the DHT are sources too: such a torrent needs no tracker or peer.
+      const hasSources = opts.peer.length > 0 || torrent.urlList.length > 0 || (opts.dht && !torrent.private);
+      requireSources(new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length > 0, hasSources, opts.trackers, 'torrent');
+      checkOutputFlags(opts);
+      selectionFor(selectionOpts(opts), torrent); // refuse a bad selection before anything starts
       process.exitCode = await runTransfer({ torrent }, opts);
     });
 }
@@ -69,11 +80,37 @@ function requireSources(hasTrackers: boolean, hasPeers: boolean, trackersOn: boo
   throw new CliError(trackersOn ? `the ${what} lists no trackers; ${fix}` : `no peers: ${fix}`);
 }
 
+/** stdout carries one thing at a time: the file, the events, or the --json summary. */
+function checkOutputFlags(opts: TransferOptions): void {
+  const owners = [opts.stdout && '--stdout', opts.jsonEvents && '--json-events', opts.json && '--json'].filter(Boolean);
+  if (owners.length > 1) throw new CliError(`${owners.join(' and ')} both write to stdout; use one`);
+}
+
+function selectionOpts(opts: TransferOptions): SelectionOptions {
+  return { select: opts.select, only: opts.only ?? [], exclude: opts.exclude ?? [], sequential: opts.sequential, stdout: opts.stdout };
+}
+
 /** Downloads (and optionally seeds) one torrent; resolves to the exit code. */
 export async function runTransfer(source: { torrent: Torrent } | { magnet: Magnet }, opts: TransferOptions & { saveTorrent?: string }): Promise<number> {
-  const out = process.stdout;
-  const mode = opts.json ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false);
+  // With --stdout the file owns stdout and people read stderr; with --json-events, scripts own stdout.
+  const out = opts.stdout ? process.stderr : process.stdout;
+  const events = opts.jsonEvents ? new JsonEvents(process.stdout) : undefined;
+  const mode = opts.json || events ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false);
   const view = new ProgressView(mode, out, '');
+  const sel = selectionOpts(opts);
+  let writer: OrderedWriter | undefined;
+  let engine: ClientTorrent | undefined;
+  const startStream = (t: ClientTorrent, torrent: Torrent, end: () => void) => {
+    let index: number;
+    try {
+      index = streamedFile(torrent, selectionFor(sel, torrent));
+    } catch {
+      return; // the engine refuses the same selection and says why
+    }
+    writer = new OrderedWriter(t, torrent, index, process.stdout, end);
+  };
+  const seedTime = opts.seedTime;
+  const keepSeeding = (opts.seed ?? false) || seedTime !== undefined;
   const run = await runTorrent(source, {
     outDir: opts.output,
     peers: opts.peer,
@@ -86,21 +123,45 @@ export async function runTransfer(source: { torrent: Torrent } | { magnet: Magne
     dht: dhtSettings(opts),
     encryption: opts.encryption,
     utp: opts.utp,
-    seed: { keepSeeding: opts.seed ?? false, ratio: opts.seed ? opts.seedRatio : undefined },
+    seed: { keepSeeding, ratio: keepSeeding ? opts.seedRatio : undefined, timeMs: seedTime },
+    select: (t) => selectionFor(sel, t),
+    sequential: (opts.sequential ?? false) || (opts.stdout ?? false),
+    limitDown: opts.limitDown,
+    limitUp: opts.limitUp,
+    onTorrent: (t, end) => {
+      engine = t;
+      events?.attach(t);
+      if (!opts.stdout) return;
+      if (t.torrent) startStream(t, t.torrent, end);
+      else t.once('metadata', (torrent: Torrent) => startStream(t, torrent, end));
+    },
+    beforeClose: async (interrupted) => {
+      if (!writer) return;
+      // Finish the file on stdout (every piece is on disk by now) unless the run was cut short.
+      if (interrupted || writer.pipeClosed || !engine?.session?.isComplete) writer.stop();
+      await writer.done();
+    },
     view,
-    showNotes: !opts.quiet && !opts.json,
+    showNotes: !opts.quiet && !opts.json && !events,
     onMetadata: opts.saveTorrent === undefined ? undefined : (t) => saveTorrentFile(opts.saveTorrent!, t),
   });
   const { stats, seconds, interrupted } = run;
   const torrent = run.torrent;
   if (!torrent || !stats) {
     // Interrupted before the metadata of a magnet link arrived.
-    if (!opts.quiet && !opts.json) out.write('stopped before the metadata arrived\n');
+    if (!opts.quiet && !opts.json && !events) out.write('stopped before the metadata arrived\n');
     return EXIT.interrupted;
   }
   const complete = stats.verified === stats.length;
-  if (opts.json) {
-    out.write(`${JSON.stringify(summaryJson(torrent, stats, seconds, complete, interrupted, resolve(opts.output)))}\n`);
+  if (writer?.pipeClosed) {
+    // The reader (a player) went away: a normal way for a stream to end, not an error.
+    if (!opts.quiet) process.stderr.write('pytor: stdout closed; download stopped\n');
+    return EXIT.ok;
+  }
+  if (events) {
+    // Everything was said as events.
+  } else if (opts.json) {
+    out.write(`${jsonText(summaryJson(torrent, stats, seconds, complete, interrupted, resolve(opts.output)), 0)}\n`);
   } else if (!opts.quiet) {
     out.write(`${summaryText(torrent, stats, seconds, complete)}\n`);
   }

@@ -6,6 +6,7 @@ import { addDhtOptions, collectPeer, dhtSettings, portNumber, type DhtCliOptions
 import type { PeerAddress } from '../peer/address.js';
 import { parseMagnet } from '../magnet/index.js';
 import { InvalidArgumentError } from 'commander';
+import { jsonText } from './json-text.js';
 import { formatBytes, safeText } from './terminal.js';
 
 export function registerInfo(program: Command): void {
@@ -53,18 +54,6 @@ function secondsOption(value: string): number {
 }
 
 /**
- * JSON.stringify escapes only U+0000-U+001F; C1 controls (U+0080-U+009F, where U+009B is a CSI
- * for some terminals), DEL and bidi overrides would reach the terminal raw. They can only stand
- * inside JSON strings, so escaping them as \uXXXX keeps the JSON valid and equal.
- */
-export function jsonText(value: unknown): string {
-  // eslint-disable-next-line no-control-regex
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) =>
-    `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
-/**
  * Stable, camelCase fields for scripts; absent values are null. `name` and `files[].path` are
  * the safe on-disk names download and seed use; `originalName` / `files[].originalPath` are
  * there only when the torrent states something else.
@@ -81,7 +70,9 @@ export function infoJson(t: Torrent) {
     announce: t.announce ?? null,
     announceList: t.announceList,
     urlList: t.urlList,
-    files: t.files.map((f) => ({
+    // `index` is the 1-based number `download --select` takes (pad files keep theirs, unselectable).
+    files: t.files.map((f, i) => ({
+      index: i + 1,
       path: f.path.join('/'),
       length: f.length,
       padding: f.padding,
@@ -123,20 +114,22 @@ export function infoText(t: Torrent): string {
   if (t.comment !== undefined) row('comment', safeText(t.comment));
   if (t.createdBy !== undefined) row('created by', safeText(t.createdBy));
   if (t.creationDate !== undefined) row('creation date', formatDate(t.creationDate));
-  const shown = t.files.filter((f) => !f.padding);
+  const shown = [...t.files.entries()].filter(([, f]) => !f.padding);
   lines.push(`files (${shown.length}):`);
   // A loop, not Math.max(...spread): a torrent may list up to a million files.
   let width = 0;
-  for (const f of shown) width = Math.max(width, formatBytes(f.length).length);
+  for (const [, f] of shown) width = Math.max(width, formatBytes(f.length).length);
+  // Numbered from 1 as `download --select` takes them (a pad file's number is skipped).
+  const numberWidth = String(t.files.length).length;
   let renamed = 0;
-  for (const f of shown) {
+  for (const [i, f] of shown) {
     const mark = isRenamed(f) ? '*' : ' ';
     if (mark === '*') renamed++;
-    lines.push(` ${mark}${formatBytes(f.length).padStart(width)}  ${safeText(f.path.join('/'))}`);
+    lines.push(` ${mark}${String(i + 1).padStart(numberWidth)}  ${formatBytes(f.length).padStart(width)}  ${safeText(f.path.join('/'))}`);
   }
   if (renamed > 0) {
     lines.push(`* name changed to be safe on disk; the torrent states:`);
-    for (const f of shown.filter(isRenamedFile)) lines.push(`  ${safeText(f.path.join('/'))}  <-  ${statedPath(f)}`);
+    for (const [, f] of shown.filter(([, f]) => isRenamedFile(f))) lines.push(`  ${safeText(f.path.join('/'))}  <-  ${statedPath(f)}`);
   }
   const links = t.symlinks ?? [];
   if (links.length > 0) {

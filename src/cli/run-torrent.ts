@@ -8,6 +8,7 @@ import type { Torrent } from '../metainfo/index.js';
 import type { MetadataStats } from '../session/metadata.js';
 import type { SessionStats } from '../session/session.js';
 import { EXIT } from './errors.js';
+import { safeText } from './terminal.js';
 
 const log = createDebug('pytor:cli');
 
@@ -39,6 +40,13 @@ export interface RunOptions extends AddOptions {
   readonly onMetadata?: (t: Torrent) => Promise<void>;
   /** Give up after this many seconds (metadata fetch only). */
   readonly timeoutS?: number;
+  /** Rate limits in bytes per second (0 or absent: none), for the whole client. */
+  readonly limitDown?: number;
+  readonly limitUp?: number;
+  /** The engine torrent, as soon as it exists (for --json-events and --stdout to listen to). */
+  readonly onTorrent?: (t: ClientTorrent, end: () => void) => void;
+  /** Once the run is over, before the engine closes (the data is still readable). */
+  readonly beforeClose?: (interrupted: boolean) => Promise<void>;
 }
 
 export interface RunResult {
@@ -59,7 +67,16 @@ export interface RunResult {
 export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet }, opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const view = opts.view;
-  const client = await Client.open({ stateDir: opts.stateDir ?? defaultStateDir(), port: opts.port, bind: opts.bind, dht: opts.dht, encryption: opts.encryption, utp: opts.utp });
+  const client = await Client.open({
+    stateDir: opts.stateDir ?? defaultStateDir(),
+    port: opts.port,
+    bind: opts.bind,
+    dht: opts.dht,
+    encryption: opts.encryption,
+    utp: opts.utp,
+    limitDown: opts.limitDown,
+    limitUp: opts.limitUp,
+  });
   if (opts.port !== 0 && client.port !== opts.port && opts.showNotes) view.note(`port ${opts.port} is taken; listening on ${client.port}`);
   let t: ClientTorrent;
   try {
@@ -101,6 +118,12 @@ export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet
       }
     });
     t.on('tick', (s: SessionStats) => view.update(s));
+    // A web seed given up on is worth a line (the session already moved on to other sources).
+    t.on('warning', (message: string, source?: string) => {
+      if (source !== 'webseed') return;
+      view.note('');
+      process.stderr.write(`pytor: warning: ${safeText(message)}\n`);
+    });
     t.on('piece', () => t.session && view.update(t.session.stats()));
     if (opts.timeoutS !== undefined) {
       timer = setTimeout(() => {
@@ -121,6 +144,7 @@ export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    opts.onTorrent?.(t, done);
   });
 
   // start() returns once the torrent transfers (or fails); a timeout or Ctrl-C may end the run
@@ -132,6 +156,9 @@ export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet
     if (timer) clearTimeout(timer);
     // Later signals (while the trackers hear `stopped`) still reach onSignal: a second Ctrl-C exits at once.
     metadata = t.status().metadata;
+    await opts.beforeClose?.(interrupted).catch((err: Error) => {
+      failure ??= err;
+    });
     await client.close();
     await starting;
     if (onSignal) {

@@ -8,6 +8,8 @@ import type { SessionStats } from '../session/session.js';
 import { TrackerTiers } from '../tracker/index.js';
 import { countsJson } from './download.js';
 import { CliError, EXIT } from './errors.js';
+import { jsonText } from './json-text.js';
+import { JsonEvents } from './json-events.js';
 import { loadTorrent } from './load.js';
 import {
   addConnectionOptions,
@@ -24,9 +26,10 @@ import {
 import { PLAIN_LINE_INTERVAL_MS, ProgressView, type ProgressMode } from './progress.js';
 import { runTorrent, type TransferView } from './run-torrent.js';
 import { StatusLine } from './status-line.js';
+import { addLimitOptions, type LimitOptions } from './transfer-options.js';
 import { formatBytes, formatDuration, safeText } from './terminal.js';
 
-export interface SeedOptions extends ConnectionOptions, OutputOptions, StateOptions, DhtCliOptions {
+export interface SeedOptions extends ConnectionOptions, OutputOptions, StateOptions, DhtCliOptions, LimitOptions {
   readonly dir: string;
   readonly seedRatio?: number;
 }
@@ -44,6 +47,7 @@ export function registerSeed(program: Command): void {
   }).option('--seed-ratio <r>', 'stop after uploading r times the size', positiveNumber);
   addDhtOptions(command);
   addStateOptions(command);
+  addLimitOptions(command, false);
   addOutputOptions(command, 'print nothing but errors and warnings')
     .action(async (source: string, opts: SeedOptions) => {
       const torrent = await loadTorrent(source);
@@ -56,9 +60,11 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
   const dir = resolve(opts.dir);
   await requireFolder(dir);
   const out = process.stdout;
-  const mode: ProgressMode = opts.json ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false);
+  if (opts.json && opts.jsonEvents) throw new CliError('--json and --json-events both write to stdout; use one');
+  const events = opts.jsonEvents ? new JsonEvents(out) : undefined;
+  const mode: ProgressMode = opts.json || events ? 'none' : ProgressView.modeFor(out, opts.quiet ?? false);
   const view = new SeedView(mode, out, safeText(torrent.name));
-  const showNotes = !opts.quiet && !opts.json;
+  const showNotes = !opts.quiet && !opts.json && !events;
   const hasTrackers = new TrackerTiers(opts.trackers ? trackerTiers(torrent) : []).urls().length > 0;
 
   const run = await runTorrent({ torrent }, {
@@ -74,7 +80,9 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
     encryption: opts.encryption,
     utp: opts.utp,
     readOnly: true,
-    seed: { keepSeeding: true, ratio: opts.seedRatio },
+    seed: { keepSeeding: true, ratio: opts.seedRatio, timeMs: opts.seedTime },
+    limitUp: opts.limitUp,
+    onTorrent: (t) => events?.attach(t),
     view,
     showNotes,
     afterCheck: (s, port) => {
@@ -99,8 +107,10 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
   });
   const { seconds, interrupted, stats } = run;
   if (!stats) return EXIT.interrupted; // stopped before the data was even opened
-  if (opts.json) {
-    out.write(`${JSON.stringify(seedSummaryJson(torrent, stats, seconds, interrupted, dir))}\n`);
+  if (events) {
+    // Everything was said as events.
+  } else if (opts.json) {
+    out.write(`${jsonText(seedSummaryJson(torrent, stats, seconds, interrupted, dir), 0)}\n`);
   } else if (!opts.quiet) {
     out.write(`${seedSummaryText(torrent, stats, seconds)}\n`);
   }

@@ -14,6 +14,7 @@ import type { Magnet } from '../magnet/index.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import type { PeerAddress } from '../peer/address.js';
 import type { Torrent } from '../metainfo/index.js';
+import { TokenBucket } from '../session/bandwidth.js';
 import { PeerListener } from '../session/listener.js';
 import { makePeerId } from '../tracker/index.js';
 import { ResumeStore } from './state-dir.js';
@@ -41,6 +42,10 @@ export interface ClientOptions {
   readonly utp?: boolean;
   /** Most peer connections of all torrents together (transfers; metadata fetches not counted). */
   readonly maxConnections?: number;
+  /** Download limit in bytes per second across every torrent, peer and web seed (0 or absent: none). */
+  readonly limitDown?: number;
+  /** Upload limit in bytes per second across every torrent and peer (0 or absent: none). */
+  readonly limitUp?: number;
 }
 
 export interface ClientDhtOptions {
@@ -65,6 +70,8 @@ export class Client extends EventEmitter {
   private closing: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly slots: { free(): number } | undefined;
+  /** One token bucket per direction, shared by every session (rate 0: unlimited). */
+  readonly bandwidth: { readonly down: TokenBucket; readonly up: TokenBucket };
 
   private constructor(
     readonly options: ClientOptions,
@@ -80,6 +87,7 @@ export class Client extends EventEmitter {
     this.now = options.now ?? Date.now;
     const max = options.maxConnections;
     this.slots = max === undefined ? undefined : { free: () => max - this.connectionCount() };
+    this.bandwidth = { down: new TokenBucket(options.limitDown ?? 0), up: new TokenBucket(options.limitUp ?? 0) };
   }
 
   /** Peer connections open or being dialled, over every torrent's transfer. */
@@ -151,6 +159,7 @@ export class Client extends EventEmitter {
       now: this.now,
       dht: this.dht,
       connectionSlots: this.slots,
+      bandwidth: this.bandwidth,
       encryption: this.options.encryption ?? 'prefer',
       utp: this.udp.utpEnabled ? (address, timeoutMs) => this.udp.connectUtp(address, timeoutMs) : undefined,
     });
@@ -200,6 +209,8 @@ export class Client extends EventEmitter {
     this.closing ??= (async () => {
       await Promise.all([...this.torrents.values()].map((t) => t.stop()));
       await Promise.all([this.listener?.close(), this.udp.close()]);
+      this.bandwidth.down.close();
+      this.bandwidth.up.close();
     })();
     return this.closing;
   }

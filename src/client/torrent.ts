@@ -18,6 +18,7 @@ import { Announcer } from '../session/announcer.js';
 import type { DhtNode } from '../dht/index.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import { MetadataFetcher, type MetadataStats } from '../session/metadata.js';
+import type { TokenBucket } from '../session/bandwidth.js';
 import { TorrentSession, type ConnectionSlots, type SessionStats } from '../session/session.js';
 import { makeKey, TrackerTiers } from '../tracker/index.js';
 import { crashTrust } from './crash-trust.js';
@@ -62,6 +63,17 @@ export interface AddOptions {
    * own writes after the last save): see crash-trust.ts. Default: such files are hashed again.
    */
   readonly trustOwnWrites?: boolean;
+  /**
+   * Which files to download, decided once the torrent is known (after the metadata of a
+   * magnet link): one flag per file. May throw (a selection that does not fit the torrent).
+   */
+  readonly select?: (torrent: Torrent) => readonly boolean[] | undefined;
+  /** Pieces in file order (after the first few). */
+  readonly sequential?: boolean;
+  /** Web seeds besides the torrent's url-list (a magnet's ws=). */
+  readonly webSeeds?: readonly string[];
+  /** Use web seeds at all (default true). */
+  readonly useWebSeeds?: boolean;
 }
 
 export interface TrackerStatus {
@@ -108,6 +120,7 @@ export interface TorrentContext {
   readonly utp?: UtpConnector;
   /** The client's global connection limit, when it has one. */
   readonly connectionSlots?: ConnectionSlots;
+  readonly bandwidth?: { readonly down?: TokenBucket; readonly up?: TokenBucket };
 }
 
 export class ClientTorrent extends EventEmitter {
@@ -276,6 +289,7 @@ export class ClientTorrent extends EventEmitter {
 
   private async startSession(): Promise<void> {
     const torrent = this.torrent!;
+    const wantedFiles = this.options.select?.(torrent);
     const resume = this.options.recheck ? undefined : await this.ctx.resume.load(torrent, this.outDir);
     if (this.stopping) return;
     if (resume) this.resumeBase = { uploaded: resume.uploaded, downloaded: resume.downloaded };
@@ -292,16 +306,21 @@ export class ClientTorrent extends EventEmitter {
       encryption: this.ctx.encryption,
       utp: this.ctx.utp,
       dht: this.ctx.dht && !torrent.private ? { port: this.ctx.dht.port, addNode: (a) => this.ctx.dht?.addNode(a) } : undefined,
+      bandwidth: this.ctx.bandwidth,
+      wantedFiles,
+      sequential: this.options.sequential,
+      webSeeds: this.options.useWebSeeds === false ? [] : [...torrent.urlList, ...(this.magnet?.webSeeds ?? []), ...(this.options.webSeeds ?? [])],
     });
     this.session = session;
     this.state = 'checking';
     session.on('checking', (done: number, total: number) => this.emit('checking', done, total));
     session.on('piece', (index: number) => this.emit('piece', index));
-    session.on('warning', (message: string) => {
+    session.on('warning', (message: string, source?: string) => {
       log('warning: %s', message);
-      this.emit('warning', message);
+      this.emit('warning', message, source);
     });
     session.on('peer', (label: string, event: string, reason?: string) => this.emit('peer', label, event, reason));
+    session.on('piece-failed', (index: number, peers: string[]) => this.emit('piece-failed', index, peers));
     session.on('error', (err: Error) => this.fail(err));
     session.on('complete', () => {
       this.seedingSince = this.ctx.now();
@@ -343,7 +362,7 @@ export class ClientTorrent extends EventEmitter {
     this.applyPolicy();
     // With no tracker to ask again, a download whose every peer has failed would wait forever.
     const s = session.stats();
-    if (this.announcer && !this.announcer.hasTrackers && !this.usesDht && !this.options.readOnly && !this.options.waitForPeers && !session.isComplete && s.peersKnown === 0) {
+    if (this.announcer && !this.announcer.hasTrackers && !this.usesDht && !this.options.readOnly && !this.options.waitForPeers && !session.isComplete && s.peersKnown === 0 && s.webSeeds === 0) {
       this.fail(new Error('no peers left: every peer given failed to connect or was dropped'));
     }
   }

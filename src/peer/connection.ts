@@ -23,6 +23,12 @@ export const BLOCK_LENGTH = 16 * 1024;
 const MAX_QUEUED_UPLOAD_BYTES = 4 * 1024 * 1024;
 /** Bytes the framer may hold undecoded: one maximal message plus a socket read or two. */
 const MAX_BUFFERED_BYTES = 1024 * 1024 + 256 * 1024;
+/** BEP 6 allowed-fast pieces remembered from one peer (it suggests 10; more is only memory). */
+export const MAX_ALLOWED_FAST = 64;
+/** The fast extension's reserved bit (BEP 6): reserved[7] & 0x04. */
+export function hasFastBit(reserved: Buffer): boolean {
+  return reserved.length === 8 && (reserved[7]! & 0x04) !== 0;
+}
 
 export interface PeerTimeouts {
   readonly handshakeMs: number;
@@ -111,6 +117,10 @@ export class PeerConnection {
   maxRequests: number | undefined;
   /** Free-form slot for the session (extension ids and such). */
   readonly ext: Record<string, unknown> = {};
+  /** BEP 6: pieces the peer lets us request while it chokes us (its allowed_fast messages). */
+  readonly allowedFastFromPeer = new Set<number>();
+  /** BEP 6: pieces we serve this peer while we choke it (the set we sent it). */
+  readonly allowedFastToPeer = new Set<number>();
 
   private readonly outstanding = new Map<number, Outstanding>();
   private readonly framer: Framer;
@@ -177,6 +187,11 @@ export class PeerConnection {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Both sides set the fast bit (BEP 6): have-all/none, reject, allowed-fast and suggest apply. */
+  get fast(): boolean {
+    return this.remote !== undefined && hasFastBit(this.options.reserved) && hasFastBit(this.remote.reserved);
   }
 
   get requestCount(): number {
@@ -377,8 +392,15 @@ export class PeerConnection {
       }
       case 'choke':
         this.peerChoking = true;
-        // Without the fast extension a choke discards every pending request (BEP 3).
-        this.dropRequests();
+        // Without the fast extension a choke discards every pending request (BEP 3); with it,
+        // the peer rejects each one it will not serve (BEP 6), and a reject frees it at once.
+        if (!this.fast) this.dropRequests();
+        break;
+      case 'allowed-fast':
+        if (!this.fast) return;
+        if (msg.index < this.options.pieceCount && this.allowedFastFromPeer.size < MAX_ALLOWED_FAST) {
+          this.allowedFastFromPeer.add(msg.index);
+        }
         break;
       case 'unchoke':
         this.peerChoking = false;

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Torrent } from '../metainfo/index.js';
 import { BLOCK_LENGTH, type BlockRequest, type PeerConnection } from '../peer/connection.js';
+import type { TokenBucket } from './bandwidth.js';
 import type { PiecePicker, PickerPeer } from './picker.js';
 
 export interface DownloaderHost {
@@ -20,7 +21,12 @@ export interface DownloaderHost {
   writeFailed(index: number, err: Error): void;
   /** Every write settled and, when all are done, the picker may be complete. */
   writesSettled(): void;
+  /** The client's download limit, shared by every peer and web seed (absent or rate 0: none). */
+  readonly bucket?: TokenBucket;
 }
+
+/** Per-peer state of the limited request loop (kept in peer.ext). */
+const LIMITED = 'limitedFill';
 
 export class Downloader {
   /** Payload bytes received (including blocks of pieces that later failed). */
@@ -47,15 +53,76 @@ export class Downloader {
   }
 
   fill(peer: PeerConnection): void {
-    if (!this.host.downloading() || peer.peerChoking || !peer.amInterested || !peer.isReady) return;
-    if (this.pendingWriteBytes >= this.maxPendingWriteBytes) return;
+    if (!this.canAsk(peer)) return;
+    const bucket = this.host.bucket;
+    if (bucket && !bucket.unlimited) {
+      void this.fillLimited(peer, bucket);
+      return;
+    }
     const depth = this.pipelineDepth(peer);
     const want = depth - peer.requestCount;
     // Top up in batches: one write of many requests beats many writes of one.
     if (want <= 0 || want < Math.min(16, depth / 4)) return;
-    const picked = this.host.picker.pick(pickerView(peer), want);
+    const picked = this.host.picker.pick(this.viewOf(peer), want);
     for (const r of picked) peer.request(r.index, r.begin, r.length);
     peer.flush();
+  }
+
+  /**
+   * Whether we may ask this peer for blocks now: unchoked, or choked but with pieces it
+   * allows us while choked (BEP 6 allowed-fast) that it has.
+   */
+  private canAsk(peer: PeerConnection): boolean {
+    if (!this.host.downloading() || !peer.amInterested || !peer.isReady) return false;
+    if (this.pendingWriteBytes >= this.maxPendingWriteBytes) return false;
+    return !peer.peerChoking || peer.allowedFastFromPeer.size > 0;
+  }
+
+  /** While choked, only the peer's allowed-fast pieces may be asked for. */
+  private viewOf(peer: PeerConnection): PickerPeer {
+    if (!peer.peerChoking) return pickerView(peer);
+    const allowed = peer.allowedFastFromPeer;
+    return { has: (i) => allowed.has(i) && peer.has.get(i), isRequested: (i, b) => peer.isRequested(i, b) };
+  }
+
+  /**
+   * Under a download limit: one block at a time, each issued only once the bucket grants its
+   * bytes (what arrives is what was asked for, so the request rate is the receive rate). One
+   * loop per peer; the bucket serves waiting peers in turn, so none starves the others.
+   */
+  private async fillLimited(peer: PeerConnection, bucket: TokenBucket): Promise<void> {
+    if (peer.ext[LIMITED]) return;
+    peer.ext[LIMITED] = true;
+    try {
+      while (this.canAsk(peer) && peer.requestCount < this.pipelineDepth(peer)) {
+        try {
+          await bucket.waitFor(BLOCK_LENGTH);
+        } catch {
+          return; // the client is closing
+        }
+        if (!this.canAsk(peer)) return;
+        const [r] = this.host.picker.pick(this.viewOf(peer), 1);
+        if (!r) return;
+        peer.request(r.index, r.begin, r.length);
+        peer.flush();
+      }
+    } finally {
+      peer.ext[LIMITED] = false;
+    }
+  }
+
+  /**
+   * A whole piece that arrived already verified (from a web seed): written like any other,
+   * counted as downloaded.
+   */
+  verifiedPiece(index: number, buffer: Buffer): void {
+    this.downloaded += buffer.length;
+    this.writeVerified(index, buffer);
+  }
+
+  /** Whether verified pieces waiting for the disk have reached their bound. */
+  get writesFull(): boolean {
+    return this.pendingWriteBytes >= this.maxPendingWriteBytes;
   }
 
   fillAll(): void {
@@ -96,6 +163,11 @@ export class Downloader {
       this.host.pieceFailed(index, contributors);
       return;
     }
+    this.writeVerified(index, buffer);
+  }
+
+  private writeVerified(index: number, buffer: Buffer): void {
+    const picker = this.host.picker;
     this.pendingWriteBytes += buffer.length;
     const write = this.host
       .writePiece(index, buffer)

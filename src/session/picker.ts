@@ -70,6 +70,22 @@ export class PiecePicker {
   /** Verified pieces. */
   readonly have: Uint8Array;
   haveCount = 0;
+  /**
+   * Per piece, 1 when it holds bytes of a selected file (all pieces without a selection).
+   * Only wanted pieces are ever picked; 'complete' means every wanted piece is verified.
+   */
+  private readonly wanted: Uint8Array;
+  private wantedCount: number;
+  private wantedHave = 0;
+  /** Per piece, how many of its bytes lie in selected files (what progress counts). */
+  private readonly wantedBytesOf: Float64Array | undefined;
+  private wantedVerified = 0;
+  /** Pieces handed whole to a web seed: neither missing nor partial until it answers. */
+  private readonly claimed = new Set<number>();
+  /** Pieces in file order (after the first few), for --sequential and --stdout. */
+  sequential = false;
+  /** No piece below this index is missing (sequential scans start here). */
+  private seqCursor = 0;
   /** How many connected peers have each piece. */
   readonly availability: Uint32Array;
   private readonly partial = new Map<number, PartialPiece>();
@@ -84,14 +100,46 @@ export class PiecePicker {
     private readonly random: () => number = Math.random,
     /** Most pieces in progress at once: bounds memory to maxPartial * pieceLength. */
     private readonly maxPartial = 64,
+    /** Per piece: bytes in selected files (0 = not wanted). Absent: every piece, whole. */
+    wantedBytes?: Float64Array,
   ) {
     this.have = new Uint8Array(geometry.pieceCount);
     this.availability = new Uint32Array(geometry.pieceCount);
-    this.missingPos = new Int32Array(geometry.pieceCount);
+    this.missingPos = new Int32Array(geometry.pieceCount).fill(-1);
+    this.wanted = new Uint8Array(geometry.pieceCount);
+    if (wantedBytes && wantedBytes.length !== geometry.pieceCount) {
+      throw new RangeError(`wantedBytes has ${wantedBytes.length} entries for ${geometry.pieceCount} pieces`);
+    }
+    this.wantedBytesOf = wantedBytes;
     for (let i = 0; i < geometry.pieceCount; i++) {
+      if (wantedBytes && !(wantedBytes[i]! > 0)) continue;
+      this.wanted[i] = 1;
       this.missingPos[i] = this.missing.length;
       this.missing.push(i);
     }
+    this.wantedCount = this.missing.length;
+  }
+
+  /** Whether piece `index` holds bytes of a selected file. */
+  isWanted(index: number): boolean {
+    return this.wanted[index] === 1;
+  }
+
+  /** Wanted pieces, and the bytes of selected files (the length progress is measured against). */
+  get wantedPieceCount(): number {
+    return this.wantedCount;
+  }
+
+  get wantedLength(): number {
+    if (!this.wantedBytesOf) return this.geometry.length;
+    let n = 0;
+    for (const b of this.wantedBytesOf) n += b;
+    return n;
+  }
+
+  /** Bytes of selected files that verified pieces cover. */
+  get wantedVerifiedBytes(): number {
+    return this.wantedBytesOf ? this.wantedVerified : this.verifiedBytes;
   }
 
   pieceSize(index: number): number {
@@ -99,7 +147,13 @@ export class PiecePicker {
     return index < last ? this.geometry.pieceLength : this.geometry.length - this.geometry.pieceLength * last;
   }
 
+  /** Every wanted piece is verified (every piece, without a selection). */
   get isComplete(): boolean {
+    return this.wantedHave === this.wantedCount;
+  }
+
+  /** Every piece of the torrent is verified (a seed in the swarm's eyes). */
+  get hasAll(): boolean {
     return this.haveCount === this.geometry.pieceCount;
   }
 
@@ -120,6 +174,11 @@ export class PiecePicker {
     if (this.have[index]) return;
     this.have[index] = 1;
     this.haveCount++;
+    if (this.wanted[index]) {
+      this.wantedHave++;
+      this.wantedVerified += this.wantedBytesOf?.[index] ?? 0;
+    }
+    this.claimed.delete(index);
     this.removeMissing(index);
     const p = this.partial.get(index);
     if (p) {
@@ -135,7 +194,43 @@ export class PiecePicker {
       this.partial.delete(index);
       this.release(p.buffer);
     }
-    if (!this.have[index]) this.addMissing(index);
+    this.claimed.delete(index);
+    if (!this.have[index] && this.wanted[index]) this.addMissing(index);
+  }
+
+  /**
+   * Hands a whole missing piece to a web seed (rarest among peers first, then lowest index;
+   * lowest index first when sequential): no peer is asked for it while it is claimed.
+   */
+  claimPiece(): number | undefined {
+    if (this.missing.length === 0) return undefined;
+    let best: number | undefined;
+    if (this.sequential) {
+      best = this.firstMissing(() => true);
+    } else {
+      let bestAvailability = Infinity;
+      for (const index of this.missing) {
+        const a = this.availability[index]!;
+        if (a < bestAvailability || (a === bestAvailability && index < best!)) {
+          best = index;
+          bestAvailability = a;
+        }
+      }
+    }
+    if (best === undefined) return undefined;
+    this.removeMissing(best);
+    this.claimed.add(best);
+    return best;
+  }
+
+  /** A web seed gave up on a claimed piece: it is missing again. */
+  unclaim(index: number): void {
+    if (!this.claimed.delete(index)) return;
+    if (!this.have[index] && this.wanted[index]) this.addMissing(index);
+  }
+
+  get claimedCount(): number {
+    return this.claimed.size;
   }
 
   /** Gives a piece buffer back once its bytes are written. */
@@ -242,6 +337,7 @@ export class PiecePicker {
       }
       return undefined;
     }
+    if (this.sequential) return this.firstMissing((i) => peer.has(i));
     // Rarest first; scanning from a random start makes the choice random among equals.
     let best: number | undefined;
     let bestAvailability = Infinity;
@@ -255,6 +351,14 @@ export class PiecePicker {
       }
     }
     return best;
+  }
+
+  /** The lowest missing piece that `ok` accepts; moves the cursor past pieces no longer missing. */
+  private firstMissing(ok: (index: number) => boolean): number | undefined {
+    const n = this.geometry.pieceCount;
+    while (this.seqCursor < n && this.missingPos[this.seqCursor]! < 0) this.seqCursor++;
+    for (let i = this.seqCursor; i < n; i++) if (this.missingPos[i]! >= 0 && ok(i)) return i;
+    return undefined;
   }
 
   private startPiece(index: number): PartialPiece {
@@ -281,6 +385,7 @@ export class PiecePicker {
 
   private addMissing(index: number): void {
     if (this.missingPos[index]! >= 0) return;
+    if (index < this.seqCursor) this.seqCursor = index;
     this.missingPos[index] = this.missing.length;
     this.missing.push(index);
   }

@@ -1,20 +1,22 @@
 import { EventEmitter } from 'node:events';
 import createDebug from 'debug';
 import { pieceSize, type Torrent } from '../metainfo/index.js';
-import { bitfieldOf, TorrentStorage, type FileStamp } from '../storage/index.js';
-import { encodeHandshake, supportsDht, type Message } from '../wire/index.js';
+import { bitfieldOf, TorrentStorage, wantedBytesPerPiece, type FileStamp } from '../storage/index.js';
+import { allowedFastSet, encodeHandshake, supportsDht, type Message } from '../wire/index.js';
 import type { PeerAddress } from '../peer/address.js';
 import type { Handshake, PeerConnection, PeerHandler } from '../peer/connection.js';
 import type { PeerError } from '../peer/errors.js';
 import type { PeerStream } from '../peer/stream.js';
 import type { UtpConnector } from '../peer/dial.js';
 import type { EncryptionPolicy } from '../mse/index.js';
+import type { TokenBucket } from './bandwidth.js';
 import { Downloader } from './downloads.js';
 import { SessionExtensions } from './extensions.js';
 import { PiecePicker } from './picker.js';
 import { PieceReadCache } from './read-cache.js';
 import { PeerSwarm } from './swarm.js';
 import { Uploader } from './uploads.js';
+import { WebSeedDriver, type WebSeedDriverOptions } from './webseeds.js';
 
 const log = createDebug('pytor:session');
 
@@ -52,6 +54,17 @@ export interface SessionOptions {
   readonly encryption?: EncryptionPolicy;
   /** Outgoing uTP, tried when TCP cannot reach a peer. */
   readonly utp?: UtpConnector;
+  /** The client's rate limits, shared by all its torrents (rate 0: none). */
+  readonly bandwidth?: { readonly down?: TokenBucket; readonly up?: TokenBucket };
+  /** Per file: whether to download it (absent: all). Unselected files are never created. */
+  readonly wantedFiles?: readonly boolean[];
+  /** Pieces in file order (after the first few): for playing while downloading. */
+  readonly sequential?: boolean;
+  /** BEP 19 web seed URLs (the torrent's url-list, a magnet's ws=). */
+  readonly webSeeds?: readonly string[];
+  readonly webSeedOptions?: WebSeedDriverOptions;
+  /** Advertise and speak the fast extension (BEP 6). Default true. */
+  readonly fast?: boolean;
 }
 
 /** Connections the whole client may still open (dialled or accepted); checked before each. */
@@ -67,8 +80,9 @@ export interface SessionDht {
 
 export interface SessionStats {
   readonly state: SessionState;
+  /** Bytes to download: the selected files' (the whole torrent without a selection). */
   readonly length: number;
-  /** Bytes of verified pieces we hold. */
+  /** Bytes of selected files that verified pieces cover. */
   readonly verified: number;
   readonly pieceCount: number;
   readonly piecesHave: number;
@@ -80,6 +94,8 @@ export interface SessionStats {
   readonly peersConnected: number;
   readonly peersKnown: number;
   readonly hashFailures: number;
+  /** Web seeds not dropped. */
+  readonly webSeeds: number;
 }
 
 /** What a resume file records of a running session (see storage/resume.ts). */
@@ -127,6 +143,8 @@ export class TorrentSession extends EventEmitter {
   private readonly extensions: SessionExtensions;
   /** The port we listen on (told to peers in the BEP 10 handshake); 0 when not listening. */
   listenPort: number;
+  private readonly webSeeds: WebSeedDriver | undefined;
+  private readonly wantedLength: number;
 
   constructor(private readonly options: SessionOptions) {
     super();
@@ -140,7 +158,11 @@ export class TorrentSession extends EventEmitter {
       { pieceCount: this.torrent.pieces.length, pieceLength, length: this.torrent.length },
       this.random,
       Math.max(1, Math.min(256, Math.floor(bufferBytes / pieceLength))),
+      options.wantedFiles ? wantedBytesPerPiece(this.torrent, options.wantedFiles) : undefined,
     );
+    this.picker.sequential = options.sequential ?? false;
+    this.wantedLength = this.picker.wantedLength;
+    if (options.fast !== false) this.reserved[7]! |= 0x04;
     this.readCache = new PieceReadCache(
       (i, begin, length) => this.requireStorage().readBlock(i, begin, length),
       (i) => pieceSize(this.torrent, i),
@@ -171,7 +193,9 @@ export class TorrentSession extends EventEmitter {
         peers: () => this.swarm.peers.values(),
         writePiece: (i, data) => this.requireStorage().writePiece(i, data),
         pieceWritten: (i) => this.pieceWritten(i),
+        bucket: options.bandwidth?.down,
         pieceFailed: (i, contributors) => {
+          this.emit('piece-failed', i, [...contributors]);
           this.emit('warning', `piece ${i} failed its hash check`);
           for (const label of contributors) this.strike(label);
         },
@@ -179,7 +203,10 @@ export class TorrentSession extends EventEmitter {
         writesSettled: () => {
           if (this.state !== 'downloading') return;
           if (this.isComplete) this.emitComplete();
-          else this.downloads.fillAll();
+          else {
+            this.downloads.fillAll();
+            this.webSeeds?.fill();
+          }
         },
       },
       options.maxPendingWriteBytes ?? 16 * 1024 * 1024,
@@ -191,7 +218,26 @@ export class TorrentSession extends EventEmitter {
       seeding: () => this.picker.isComplete || this.options.readOnly === true,
       warn: (message) => this.emit('warning', message),
       random: this.random,
+      bucket: options.bandwidth?.up,
     });
+    const urls = options.readOnly ? [] : (options.webSeeds ?? []);
+    this.webSeeds =
+      urls.length === 0 ? undefined : (
+        new WebSeedDriver(
+          urls,
+          {
+            torrent: this.torrent,
+            picker: this.picker,
+            downloading: () => this.state === 'downloading',
+            writesFull: () => this.downloads.writesFull,
+            verifiedPiece: (i, data) => this.downloads.verifiedPiece(i, data),
+            // A second argument says where it comes from: the CLI prints web-seed drops.
+            warn: (line) => this.emit('warning', line, 'webseed'),
+            bucket: options.bandwidth?.down,
+          },
+          options.webSeedOptions,
+        )
+      );
     this.extensions = new SessionExtensions({
       torrent: this.torrent,
       listenPort: () => this.listenPort,
@@ -205,7 +251,10 @@ export class TorrentSession extends EventEmitter {
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new Error(`session already ${this.state}`);
     this.state = 'checking';
-    this.storage = await TorrentStorage.open(this.torrent, this.options.outDir, { readOnly: this.options.readOnly });
+    this.storage = await TorrentStorage.open(this.torrent, this.options.outDir, {
+      readOnly: this.options.readOnly,
+      wantedFiles: this.options.wantedFiles,
+    });
     const trust = this.options.trust?.(this.storage.stampsAtOpen());
     const valid = await this.storage.checkExisting((done, total) => this.emit('checking', done, total), trust);
     valid.forEach((ok, i) => ok && this.picker.markHave(i));
@@ -217,6 +266,7 @@ export class TorrentSession extends EventEmitter {
     this.tickTimer = setInterval(() => this.tick(), TICK_MS);
     if (this.picker.isComplete) this.emitComplete();
     this.swarm.connectMore();
+    this.webSeeds?.fill();
   }
 
   /** Adds peer addresses (from trackers, the command line, PEX); connects as slots allow. */
@@ -243,8 +293,8 @@ export class TorrentSession extends EventEmitter {
   stats(): SessionStats {
     return {
       state: this.state,
-      length: this.torrent.length,
-      verified: this.picker.verifiedBytes,
+      length: this.wantedLength,
+      verified: this.picker.wantedVerifiedBytes,
       pieceCount: this.torrent.pieces.length,
       piecesHave: this.picker.haveCount,
       downloaded: this.downloads.downloaded,
@@ -253,12 +303,24 @@ export class TorrentSession extends EventEmitter {
       peersConnected: this.swarm.readyCount,
       peersKnown: this.swarm.book.size,
       hashFailures: this.downloads.hashFailures,
+      webSeeds: this.webSeeds?.alive ?? 0,
     };
   }
 
   /** Connections open or being dialled (counted against the client's global limit). */
   get connectionCount(): number {
     return this.swarm.peers.size + this.swarm.book.dialingCount;
+  }
+
+  /** Reads bytes of a verified piece (for streaming a file out in order). */
+  readData(index: number, begin: number, length: number): Promise<Buffer> {
+    if (this.picker.have[index] !== 1) return Promise.reject(new Error(`piece ${index} is not verified`));
+    return this.requireStorage().readBlock(index, begin, length);
+  }
+
+  /** Whether piece `index` is verified and written. */
+  hasPiece(index: number): boolean {
+    return this.picker.have[index] === 1;
   }
 
   /** The connected peers (for status views). */
@@ -290,6 +352,7 @@ export class TorrentSession extends EventEmitter {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = undefined;
     this.swarm.closeAll('session stopping');
+    this.webSeeds?.close();
     // Every verified piece reaches the disk before we say we stopped: nothing verified is lost.
     await this.downloads.drain();
     this.readCache.clear();
@@ -306,7 +369,7 @@ export class TorrentSession extends EventEmitter {
       const record = this.swarm.book.get(peer.label);
       if (record) record.failures = 0;
       this.emit('peer', peer.label, 'connected');
-      if (this.picker.haveCount > 0) peer.send({ type: 'bitfield', bitfield: bitfieldOf(this.picker.have) });
+      this.sendHaves(peer);
       this.uploads.welcome(peer, this.swarm.peers.values());
       this.extensions.onReady(peer);
       const dht = this.options.dht;
@@ -317,6 +380,21 @@ export class TorrentSession extends EventEmitter {
     onRequestsDropped: (_peer, requests) => this.downloads.requestsDropped(requests),
     onClose: (peer, reason) => this.onPeerClosed(peer, reason),
   };
+
+  /** Our pieces, first thing: have-all / have-none where BEP 6 allows, then the allowed-fast set. */
+  private sendHaves(peer: PeerConnection): void {
+    const fast = peer.fast;
+    if (fast && this.picker.hasAll) peer.send({ type: 'have-all' });
+    else if (this.picker.haveCount > 0) peer.send({ type: 'bitfield', bitfield: bitfieldOf(this.picker.have) });
+    else if (fast) peer.send({ type: 'have-none' });
+    // BEP 6: pieces this peer may fetch while we choke it, computed from its address so every
+    // client computes the same set. A seed needs none.
+    if (!fast) return;
+    for (const index of allowedFastSet(this.torrent.infoHash, peer.address.host, this.torrent.pieces.length)) {
+      peer.allowedFastToPeer.add(index);
+      peer.send({ type: 'allowed-fast', index });
+    }
+  }
 
   private onPeerClosed(peer: PeerConnection, reason: PeerError): void {
     for (let i = 0; i < this.torrent.pieces.length; i++) if (peer.has.get(i)) this.picker.peerLostPiece(i);
@@ -348,6 +426,7 @@ export class TorrentSession extends EventEmitter {
         break;
       }
       case 'unchoke':
+      case 'allowed-fast':
         this.downloads.fill(peer);
         break;
       case 'request':
@@ -426,7 +505,10 @@ export class TorrentSession extends EventEmitter {
     this.uploads.tick(now, [...this.swarm.ready()]);
     this.extensions.tick();
     this.swarm.connectMore();
-    if (this.state === 'downloading') this.downloads.fillAll();
+    if (this.state === 'downloading') {
+      this.downloads.fillAll();
+      this.webSeeds?.fill();
+    }
     this.emit('tick');
   }
 

@@ -5,6 +5,7 @@
 import type { PeerStream } from '../peer/stream.js';
 import { pieceSize, type Torrent } from '../metainfo/index.js';
 import { BLOCK_LENGTH, type PeerConnection } from '../peer/connection.js';
+import type { TokenBucket } from './bandwidth.js';
 import { chooseUnchoked, CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUND_MS } from './choker.js';
 
 /** Requests a peer may queue with us; beyond this they are dropped. */
@@ -25,6 +26,8 @@ export interface UploaderHost {
   seeding(): boolean;
   warn(message: string): void;
   random: () => number;
+  /** The client's upload limit, shared by every peer (absent or rate 0: none). */
+  readonly bucket?: TokenBucket;
 }
 
 export class Uploader {
@@ -43,11 +46,16 @@ export class Uploader {
     const { index, begin, length } = req;
     const t = this.host.torrent;
     if (index >= t.pieces.length || length === 0 || length > BLOCK_LENGTH || begin + length > pieceSize(t, index)) return false;
-    // BEP 3: requests made while choked are dropped; so are those for pieces we lack.
-    if (peer.amChoking || !this.host.has(index)) return true;
+    // BEP 3: requests made while choked are dropped; so are those for pieces we lack. BEP 6:
+    // served while choked when the piece is in the peer's allowed-fast set, and every request
+    // we will not serve is rejected, so the peer can ask elsewhere at once.
+    const allowed = !peer.amChoking || peer.allowedFastToPeer.has(index);
     let queue = this.queues.get(peer);
+    if (!allowed || !this.host.has(index) || (queue?.length ?? 0) >= MAX_UPLOAD_QUEUE) {
+      reject(peer, req);
+      return true;
+    }
     if (!queue) this.queues.set(peer, (queue = []));
-    if (queue.length >= MAX_UPLOAD_QUEUE) return true;
     queue.push(req);
     void this.pump(peer);
     return true;
@@ -94,22 +102,52 @@ export class Uploader {
       if (unchoked.has(p.label) && p.amChoking) p.send({ type: 'unchoke' });
       else if (!unchoked.has(p.label) && !p.amChoking && p.peerInterested) {
         p.send({ type: 'choke' });
-        this.queues.delete(p);
+        this.choked(p);
       }
     }
+  }
+
+  /**
+   * We just choked `peer`: its queued requests are dropped, except for allowed-fast pieces;
+   * with BEP 6 each dropped one is rejected.
+   */
+  choked(peer: PeerConnection): void {
+    const queue = this.queues.get(peer);
+    if (!queue) return;
+    const keep = queue.filter((r) => peer.allowedFastToPeer.has(r.index));
+    for (const r of queue) if (!peer.allowedFastToPeer.has(r.index)) reject(peer, r);
+    if (keep.length > 0) this.queues.set(peer, keep);
+    else this.queues.delete(peer);
   }
 
   /** Sends queued blocks to one peer, one read at a time, while its socket has room. */
   private async pump(peer: PeerConnection): Promise<void> {
     if (this.pumping.has(peer)) return;
     this.pumping.add(peer);
+    const bucket = this.host.bucket;
     try {
-      while (!peer.isClosed && !peer.amChoking) {
+      while (!peer.isClosed) {
         const next = this.queues.get(peer)?.shift();
         if (!next) break;
+        const allowed = () => !peer.amChoking || peer.allowedFastToPeer.has(next.index);
+        if (!allowed()) {
+          reject(peer, next);
+          continue;
+        }
         if (!peer.canUpload) await waitDrain(peer.socket);
+        if (bucket && !bucket.unlimited) {
+          const granted = await bucket.waitFor(next.length).then(
+            () => true,
+            () => false, // the client is closing
+          );
+          if (!granted) break;
+        }
         const block = await this.host.readBlock(next.index, next.begin, next.length);
-        if (peer.isClosed || peer.amChoking) break;
+        if (peer.isClosed) break;
+        if (!allowed()) {
+          reject(peer, next);
+          continue;
+        }
         peer.sendBlock(next.index, next.begin, block);
         this.uploaded += block.length;
       }
@@ -119,6 +157,11 @@ export class Uploader {
       this.pumping.delete(peer);
     }
   }
+}
+
+/** BEP 6 reject_request; without the fast extension a request we will not serve is only dropped. */
+function reject(peer: PeerConnection, req: UploadRequest): void {
+  if (peer.fast) peer.send({ type: 'reject', index: req.index, begin: req.begin, length: req.length });
 }
 
 function waitDrain(socket: PeerStream): Promise<void> {

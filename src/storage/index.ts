@@ -15,3 +15,14 @@ export {
   type FileStamp,
   type ResumeData,
 } from './resume.js';
+export {
+  parseSelect,
+  planSelection,
+  selectFiles,
+  wantedBytesPerPiece,
+  SelectionError,
+  type PathPredicate,
+  type SelectionPlan,
+  type SelectionSpec,
+} from './selection.js';
+export { PartFile, PartFileError, PART_DIR } from './part-file.js';

@@ -135,3 +135,25 @@ export function planSelection(torrent: SelectionGeometry, wantedFiles: readonly 
   for (const w of wantedPieces) wantedPieceCount += w;
   return { wantedFiles: [...wantedFiles], wantedPieces, wantedPieceCount, wantedBytes, boundary };
 }
+
+/**
+ * Per piece, how many of its bytes lie in wanted files (0: the piece is not wanted). What
+ * progress counts: a boundary piece counts only its bytes in selected files.
+ */
+export function wantedBytesPerPiece(torrent: SelectionGeometry, wantedFiles: readonly boolean[]): Float64Array {
+  if (wantedFiles.length !== torrent.files.length) {
+    throw new RangeError(`selection has ${wantedFiles.length} flags for ${torrent.files.length} files`);
+  }
+  const pl = torrent.pieceLength;
+  const out = new Float64Array(torrent.pieces.length);
+  for (const [i, f] of torrent.files.entries()) {
+    if (!wantedFiles[i] || f.length === 0 || f.padding) continue;
+    const end = f.offset + f.length;
+    for (let piece = Math.floor(f.offset / pl); piece * pl < end; piece++) {
+      const from = Math.max(f.offset, piece * pl);
+      const to = Math.min(end, piece * pl + pieceSize(torrent, piece));
+      out[piece]! += to - from;
+    }
+  }
+  return out;
+}

@@ -5,6 +5,7 @@ import { pieceSize, type Torrent } from '../metainfo/types.js';
 import { ioError, StorageError } from './errors.js';
 import { pieceSpans, type FileSpan } from './file-map.js';
 import { HandlePool } from './handle-pool.js';
+import { PartFile } from './part-file.js';
 import { MISSING_FILE, PieceTrust, type FileStamp } from './resume.js';
 import { verifyPiece } from './verify.js';
 
@@ -16,6 +17,12 @@ export interface StorageOptions {
    * Missing files then count as missing pieces; writePiece throws.
    */
   readonly readOnly?: boolean;
+  /**
+   * Per file: whether it is selected (absent: all). Unselected files are never created or
+   * written; the bytes of verified pieces that fall in them are kept whole in the part file
+   * (OUT/.pytor/), and moved into a file when a later open selects it.
+   */
+  readonly wantedFiles?: readonly boolean[];
 }
 
 export const DEFAULT_MAX_OPEN_FILES = 64;
@@ -29,6 +36,8 @@ interface PlacedFile {
   readonly length: number;
   /** Size and mtime found on disk before open() touched it; size -1 when the file did not exist. */
   readonly atOpen: FileStamp;
+  /** Not selected: never created or written. */
+  readonly unwanted: boolean;
 }
 
 /**
@@ -51,6 +60,8 @@ export class TorrentStorage {
     private readonly files: readonly PlacedFile[],
     private readonly readOnly: boolean,
     maxOpenFiles: number,
+    /** Whole pieces that hold bytes of unselected files (absent when read-only). */
+    private readonly part: PartFile | undefined,
   ) {
     const flags = readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
     this.pool = new HandlePool((i) => this.diskPathOf(i), flags | O_NOFOLLOW, maxOpenFiles);
@@ -64,24 +75,71 @@ export class TorrentStorage {
       throw new RangeError(`maxOpenFiles must be a positive integer, got ${maxOpenFiles}`);
     }
     const root = await prepareRoot(outDir, readOnly);
+    const wanted = options.wantedFiles;
+    if (wanted && wanted.length !== torrent.files.length) {
+      throw new RangeError(`selection has ${wanted.length} flags for ${torrent.files.length} files`);
+    }
     const placed: PlacedFile[] = [];
     const seen = new Map<string, number>();
     for (const [index, file] of torrent.files.entries()) {
       if (file.padding) {
-        placed.push({ diskPath: undefined, length: file.length, atOpen: MISSING_FILE });
+        placed.push({ diskPath: undefined, length: file.length, atOpen: MISSING_FILE, unwanted: true });
         continue;
       }
+      const unwanted = wanted !== undefined && !wanted[index];
       const components = torrent.multiFile ? [torrent.name, ...file.path] : [torrent.name];
-      const diskPath = await placeFile(root, components, !readOnly);
+      const diskPath = await placeFile(root, components, !readOnly && !unwanted);
       const other = seen.get(diskPath);
       if (other !== undefined) {
         throw new StorageError('EDUPLICATE', diskPath, `files ${other} and ${index} both map to ${diskPath}`);
       }
       seen.set(diskPath, index);
-      const atOpen = readOnly ? await stampOf(diskPath) : await createSized(diskPath, file.length);
-      placed.push({ diskPath, length: file.length, atOpen });
+      const atOpen = readOnly || unwanted ? await stampOf(diskPath) : await createSized(diskPath, file.length);
+      placed.push({ diskPath, length: file.length, atOpen, unwanted });
     }
-    return new TorrentStorage(torrent, root, placed, readOnly, maxOpenFiles);
+    const part = readOnly ? undefined : await PartFile.open(root, torrent);
+    const storage = new TorrentStorage(torrent, root, placed, readOnly, maxOpenFiles, part);
+    try {
+      await storage.movePartPieces();
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+    return storage;
+  }
+
+  /**
+   * Pieces kept in the part file by an earlier run whose files are now (partly) selected:
+   * their bytes go into those files, and a piece that no longer touches an unselected file
+   * leaves the part file. Pieces that fail their hash are dropped (they will be fetched again).
+   */
+  private async movePartPieces(): Promise<void> {
+    const part = this.part;
+    if (!part) return;
+    for (const index of part.pieces()) {
+      const data = await part.read(index);
+      if (!data || !verifyPiece(this.torrent, index, data)) {
+        await part.remove(index);
+        continue;
+      }
+      const spans = pieceSpans(this.torrent, index);
+      await this.writeSpans(index, data, spans);
+      if (!spans.some((sp) => !sp.padding && this.files[sp.fileIndex]!.unwanted)) await part.remove(index);
+    }
+  }
+
+  /** Writes the spans that lie in selected files. */
+  private async writeSpans(index: number, data: Uint8Array, spans: readonly FileSpan[]): Promise<void> {
+    for (const span of spans) {
+      if (span.padding || this.files[span.fileIndex]!.unwanted) continue;
+      await this.pool.use(span.fileIndex, (h) => writeFully(h, data, span, this.diskPathOf(span.fileIndex)));
+    }
+    this.written[index] = 1;
+  }
+
+  /** The piece from the part file when it is kept there (its SHA-1 still to be checked by the caller). */
+  private async fromPart(index: number): Promise<Buffer | undefined> {
+    return this.part?.has(index) ? this.part.read(index) : undefined;
   }
 
   /** SHA-1 check of a whole piece against the torrent. */
@@ -103,11 +161,9 @@ export class TorrentStorage {
       if (data.length !== expected) {
         throw new StorageError('ERANGE', undefined, `piece ${index} is ${expected} bytes, got ${data.length}`);
       }
-      for (const span of spans) {
-        if (span.padding) continue;
-        await this.pool.use(span.fileIndex, (h) => writeFully(h, data, span, this.diskPathOf(span.fileIndex)));
-      }
-      this.written[index] = 1;
+      // Bytes of unselected files never reach those files: the whole piece goes to the part file.
+      if (this.part && spans.some((sp) => !sp.padding && this.files[sp.fileIndex]!.unwanted)) await this.part.write(index, data);
+      await this.writeSpans(index, data, spans);
     });
   }
 
@@ -118,6 +174,8 @@ export class TorrentStorage {
         throw new StorageError('ERANGE', undefined, `block length ${length} must be at least 1`);
       }
       const spans = pieceSpans(this.torrent, index, begin, length);
+      const kept = await this.fromPart(index);
+      if (kept) return Buffer.from(kept.subarray(begin, begin + length));
       const buf = Buffer.alloc(length);
       await this.readSpans(spans, buf, false);
       return buf;
@@ -127,6 +185,8 @@ export class TorrentStorage {
   readPiece(index: number): Promise<Buffer> {
     return this.track(async () => {
       const spans = pieceSpans(this.torrent, index);
+      const kept = await this.fromPart(index);
+      if (kept) return kept;
       const buf = Buffer.alloc(pieceSize(this.torrent, index));
       await this.readSpans(spans, buf, false);
       return buf;
@@ -158,7 +218,10 @@ export class TorrentStorage {
           }
           const piece = buf.subarray(0, pieceSize(this.torrent, index));
           const spans = pieceSpans(this.torrent, index);
-          if (this.couldBePresent(index, spans) && (await this.readSpans(spans, piece, true))) {
+          const kept = await this.fromPart(index);
+          if (kept) {
+            valid[index] = verifyPiece(this.torrent, index, kept);
+          } else if (this.couldBePresent(index, spans) && (await this.readSpans(spans, piece, true))) {
             valid[index] = verifyPiece(this.torrent, index, piece);
           }
           done++;
@@ -176,6 +239,7 @@ export class TorrentStorage {
     this.closed = true;
     await Promise.allSettled([...this.inflight]);
     await this.pool.closeAll();
+    await this.part?.close();
   }
 
   /** Each file's size and mtime as found before open() touched it (pad files: MISSING_FILE). */

@@ -7,3 +7,4 @@ export * from './address.js';
 export * from './extension.js';
 export * from './ut_metadata.js';
 export * from './ut_pex.js';
+export * from './fast.js';

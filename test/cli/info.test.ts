@@ -102,8 +102,9 @@ describe('pytor info: unsafe names are opened with safe paths', () => {
   test('human output marks the changed names and shows what the torrent states', async () => {
     const run = await runPytor(['info', join(UNSAFE, 'duplicate-paths.torrent')], { timeoutMs: HANG_GUARD_MS });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^ {2}1 B {2}a\/b$/m);
-    assert.match(run.stdout, /^ \*2 B {2}a\/b\.1$/m);
+    // ` ` or `*` (renamed), the file's number, its size, its safe path.
+    assert.match(run.stdout, /^ {2}1 {2}1 B {2}a\/b$/m);
+    assert.match(run.stdout, /^ \*2 {2}2 B {2}a\/b\.1$/m);
     assert.match(run.stdout, /^ {2}a\/b\.1 {2}<- {2}"a" \/ "b"$/m);
   });
 });
@@ -228,16 +229,16 @@ describe('pytor info: output', () => {
       announceList: [['http://a/announce', 'http://b/announce'], ['udp://c:80']],
       urlList: ['http://seed/'],
       files: [
-        { path: 'cd1/a.flac', length: 100, padding: false },
-        { path: '.pad/16284', length: 16284, padding: true },
-        { path: 'b.txt', length: 5, padding: false },
+        { index: 1, path: 'cd1/a.flac', length: 100, padding: false },
+        { index: 2, path: '.pad/16284', length: 16284, padding: true },
+        { index: 3, path: 'b.txt', length: 5, padding: false },
       ],
       symlinks: [],
       comment: 'a comment',
       createdBy: 'hand 1.0',
       creationDate: 1700000000,
     });
-    for (const f of json.files as Record<string, unknown>[]) assert.deepEqual(Object.keys(f), ['path', 'length', 'padding']);
+    for (const f of json.files as Record<string, unknown>[]) assert.deepEqual(Object.keys(f), ['index', 'path', 'length', 'padding']);
   });
 
   test('--json gives null for absent values', async () => {
@@ -253,7 +254,7 @@ describe('pytor info: output', () => {
     assert.deepEqual(json.announceList, []);
     assert.deepEqual(json.urlList, []);
     assert.equal(json.private, false);
-    assert.deepEqual(json.files, [{ path: 'file.bin', length: 40000, padding: false }]);
+    assert.deepEqual(json.files, [{ index: 1, path: 'file.bin', length: 40000, padding: false }]);
   });
 
   test('human output shows the essentials', async () => {
@@ -268,7 +269,7 @@ describe('pytor info: output', () => {
     assert.match(run.stdout, /^pieces: +92$/m);
     assert.match(run.stdout, /^ {2}tier 1: http:\/\/t\/a$/m);
     assert.match(run.stdout, /^created by: +me$/m);
-    assert.match(run.stdout, /^files \(1\):\n +1\.43 MiB {2}movie\.mkv$/m);
+    assert.match(run.stdout, /^files \(1\):\n {2}1 {2}1\.43 MiB {2}movie\.mkv$/m);
   });
 
   test('hostile names (ESC, CR, BEL, C1, bidi) never reach the terminal raw', async () => {
@@ -319,7 +320,7 @@ describe('pytor info: output', () => {
     assert.equal(run.stderr, '');
     assert.equal(run.code, 0);
     assert.match(run.stdout, /^files \(200000\):$/m);
-    assert.match(run.stdout, /^ +1 B {2}d99\/f199999$/m);
+    assert.match(run.stdout, /^ {2}200000 {2}1 B {2}d99\/f199999$/m);
   });
 
   /** Runs `pytor info --json FIFO` while this process writes `bytes` into the FIFO. */
