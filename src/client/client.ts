@@ -177,14 +177,14 @@ export class Client extends EventEmitter {
    * once known) and options. The new one is not started: `start()` is the caller's. With
    * `recheck`, it hashes all the data on disk instead of trusting the resume data.
    */
-  async restart(t: ClientTorrent, options: { recheck?: boolean } = {}): Promise<ClientTorrent> {
+  async restart(t: ClientTorrent, options: { recheck?: boolean; change?: Partial<AddOptions> } = {}): Promise<ClientTorrent> {
     if (this.closing) throw new Error('client is closing');
     if (this.torrents.get(t.infoHashHex) !== t) throw new Error(`torrent ${t.infoHashHex} is not in this client`);
     await t.stop();
     if (this.torrents.get(t.infoHashHex) !== t) throw new Error(`torrent ${t.infoHashHex} was removed while stopping`);
     t.removeAllListeners();
     log('restarting %s%s', t.infoHashHex, options.recheck ? ' (recheck)' : '');
-    return this.make(t.source, { ...t.options, recheck: options.recheck ?? false });
+    return this.make(t.source, { ...t.options, ...options.change, recheck: options.recheck ?? false });
   }
 
   get(infoHashHex: string): ClientTorrent | undefined {

@@ -9,7 +9,7 @@
 import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import createDebug from 'debug';
-import { decode, encode, isBytes, isDict, isInteger, type BValue } from '../bencode/index.js';
+import { decode, encode, isBytes, isDict, isInteger, isList, type BValue } from '../bencode/index.js';
 import { parseMagnet } from '../magnet/index.js';
 import { parseTorrent, torrentFromInfo } from '../metainfo/index.js';
 import type { PeerAddress } from '../peer/address.js';
@@ -44,6 +44,8 @@ export interface RegistryEntry {
   readonly info?: Buffer;
   /** Per-torrent peer limit, when set. */
   readonly maxPeers?: number;
+  /** Files not to download (indices into the torrent's file list, pad files included). */
+  readonly unwanted?: readonly number[];
 }
 
 export class TorrentRegistry {
@@ -135,6 +137,7 @@ export function encodeEntry(e: RegistryEntry): Buffer {
     magnet: e.magnet,
     info: e.info,
     'max-peers': e.maxPeers,
+    unwanted: e.unwanted && e.unwanted.length > 0 ? [...e.unwanted] : undefined,
   });
 }
 
@@ -182,7 +185,17 @@ export function decodeEntry(bytes: Uint8Array): RegistryEntry {
     magnet,
     info: bytesOf('info'),
     maxPeers: int('max-peers', false),
+    unwanted: indexList(v.get('unwanted')),
   };
+}
+
+function indexList(x: BValue | undefined): number[] | undefined {
+  if (x === undefined) return undefined;
+  if (!isList(x) || x.length > 1_000_000) throw new Error('unwanted: expected a list of file indices');
+  return x.map((n) => {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new Error('unwanted: expected whole numbers');
+    return n;
+  });
 }
 
 /** What a registry entry (or an RPC add) turns into for Client.add. Throws the parser's error for bad input. */

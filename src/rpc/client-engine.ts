@@ -134,6 +134,7 @@ export class ClientEngine implements RpcEngine {
       seed: { keepSeeding: true },
       waitForPeers: true,
       trustOwnWrites: true,
+      select: selectionOf(reg.unwanted),
     };
   }
 
@@ -206,10 +207,14 @@ export class ClientEngine implements RpcEngine {
 
   async add(source: AddSource, options: AddOptions): Promise<AddResult> {
     if (source.kind === 'url') throw new Error('adding a torrent by URL is not supported yet: download the .torrent and add the file');
-    const selection = [options.filesWanted, options.filesUnwanted, options.priorityHigh, options.priorityNormal, options.priorityLow];
-    if (selection.some((list) => list !== undefined && list.length > 0)) throw new Error('choosing files or their priorities is not supported yet');
+    if ([options.priorityHigh, options.priorityLow].some((list) => list !== undefined && list.length > 0)) throw new Error('file priorities are not supported yet');
     const fields = source.kind === 'metainfo' ? { metainfo: Buffer.from(source.bytes) } : { magnet: source.uri };
     const made = sourceOfEntry(fields);
+    let unwanted: number[] | undefined;
+    if ((options.filesWanted?.length ?? 0) + (options.filesUnwanted?.length ?? 0) > 0) {
+      if (!('torrent' in made.source)) throw new Error('a magnet link has no file list yet: choose files once its metadata is here');
+      unwanted = changeSelection(made.source.torrent, [], { wanted: options.filesWanted, unwanted: options.filesUnwanted });
+    }
     const hex = 'torrent' in made.source ? made.source.torrent.infoHashHex : made.source.magnet.infoHashHex;
     for (const e of this.entries.values()) {
       if (e.reg.infoHashHex === hex) return { id: e.reg.id, infoHashHex: hex, name: e.t.name ?? hex, duplicate: true };
@@ -224,6 +229,7 @@ export class ClientEngine implements RpcEngine {
       paused: options.paused ?? !this.settings.startAddedTorrents,
       ...fields,
       maxPeers: options.peerLimit,
+      unwanted,
     };
     // On disk before it runs: a crash right after the reply still knows the torrent.
     await this.opts.registry.save(reg);
@@ -240,10 +246,10 @@ export class ClientEngine implements RpcEngine {
     }
   }
 
-  private async restart(entry: Entry, recheck: boolean): Promise<void> {
+  private async restart(entry: Entry, recheck: boolean, change?: Partial<ClientAddOptions>): Promise<void> {
     const old = entry.t;
     const s = old.session?.stats();
-    const t = await this.opts.client.restart(old, { recheck });
+    const t = await this.opts.client.restart(old, { recheck, change: { select: selectionOf(entry.reg.unwanted), ...change } });
     if (s) entry.base = { downloaded: entry.base.downloaded + s.downloaded, uploaded: entry.base.uploaded + s.uploaded };
     entry.t = t;
     entry.check = undefined;
@@ -294,8 +300,15 @@ export class ClientEngine implements RpcEngine {
     }
   }
 
-  async setFiles(_id: number, _changes: FileChanges): Promise<void> {
-    throw new Error('choosing files or their priorities is not supported yet');
+  async setFiles(id: number, changes: FileChanges): Promise<void> {
+    if ([changes.high, changes.low].some((list) => list !== undefined && list.length > 0)) throw new Error('file priorities are not supported yet');
+    const entry = this.entry(id);
+    const torrent = entry.t.torrent;
+    if (!torrent) throw new Error('this torrent has no file list yet: its metadata is still being fetched');
+    const unwanted = changeSelection(torrent, entry.reg.unwanted ?? [], changes);
+    await this.update(entry, { unwanted });
+    // A running torrent picks the new selection up on a restart (resume data keeps what it has).
+    if (RUNNING.has(entry.t.state)) await this.restart(entry, false, { select: selectionOf(unwanted) });
   }
 
   async setTorrentLimits(_ids: readonly number[], limits: TorrentLimits): Promise<void> {
@@ -313,8 +326,8 @@ export class ClientEngine implements RpcEngine {
     return {
       downloadDir: this.settings.downloadDir,
       peerPort: client.port,
-      downloadLimit: null,
-      uploadLimit: null,
+      downloadLimit: client.bandwidth.down.rate > 0 ? client.bandwidth.down.rate : null,
+      uploadLimit: client.bandwidth.up.rate > 0 ? client.bandwidth.up.rate : null,
       seedRatioLimit: null,
       peerLimitGlobal: this.opts.peerLimitGlobal,
       peerLimitPerTorrent: this.settings.peerLimitPerTorrent,
@@ -331,7 +344,10 @@ export class ClientEngine implements RpcEngine {
 
   async setSession(changes: SessionChanges): Promise<void> {
     if (changes.peerPort !== undefined) throw new Error('changing the peer port of a running daemon is not supported yet (restart it with --port)');
-    if ((changes.downloadLimit ?? null) !== null || (changes.uploadLimit ?? null) !== null) throw new Error('speed limits are not supported yet');
+    // Global limits: the client's token buckets (Transmission's kB/s arrive here as bytes/s).
+    const bandwidth = this.opts.client.bandwidth;
+    if (changes.downloadLimit !== undefined) bandwidth.down.setRate(changes.downloadLimit ?? 0);
+    if (changes.uploadLimit !== undefined) bandwidth.up.setRate(changes.uploadLimit ?? 0);
     if ((changes.seedRatioLimit ?? null) !== null) throw new Error('a seeding ratio limit is not supported yet');
     if (changes.peerLimitGlobal !== undefined && changes.peerLimitGlobal !== this.opts.peerLimitGlobal) throw new Error('changing the global peer limit of a running daemon is not supported yet');
     if (changes.downloadDir !== undefined && !isAbsolute(changes.downloadDir)) throw new Error(`download folder must be an absolute path: ${changes.downloadDir}`);
@@ -389,11 +405,14 @@ export class ClientEngine implements RpcEngine {
     let verifiedBytes = stats && state !== 'checking' ? stats.verified : 0;
     if (!stats || (state === 'checking' && verifiedBytes === 0)) verifiedBytes = torrent ? bytesOfPieces(torrent, has) : 0;
     const totalBytes = torrent?.length ?? 0;
+    // The selected files' bytes: the engine counts them once running; from the registry otherwise.
+    const unwantedBytes = torrent ? (reg.unwanted ?? []).reduce((n, i) => n + (torrent.files[i]?.length ?? 0), 0) : 0;
+    const wantedBytes = stats && state !== 'checking' ? stats.length : totalBytes - unwantedBytes;
     const downloadRate = active && stats ? stats.downloadRate : 0;
     const uploadRate = active && stats ? stats.uploadRate : 0;
     const status = query.peers || query.trackers || active ? t.status() : undefined;
     const peers = status?.peers ?? [];
-    const left = totalBytes - verifiedBytes;
+    const left = Math.max(0, wantedBytes - verifiedBytes);
     const metadata = state === 'metadata' ? status?.metadata ?? t.status().metadata : undefined;
     return {
       id: reg.id,
@@ -404,7 +423,7 @@ export class ClientEngine implements RpcEngine {
       checkProgress: state === 'checking' && entry.check ? entry.check.done / Math.max(1, entry.check.total) : undefined,
       metadataProgress: metadata ? metadata.piecesHave / Math.max(1, metadata.pieceCount) : undefined,
       totalBytes,
-      wantedBytes: totalBytes,
+      wantedBytes,
       verifiedBytes,
       wantedVerifiedBytes: verifiedBytes,
       corruptBytes: torrent && stats ? stats.hashFailures * torrent.pieceLength : undefined,
@@ -431,7 +450,7 @@ export class ClientEngine implements RpcEngine {
       trackerUrls: trackerUrlsOf(t),
       webSeeds: torrent?.urlList,
       fileCount: torrent ? torrent.files.filter((f) => !f.padding).length : 0,
-      ...(query.files ? { files: torrent ? filesOf(torrent, has) : [] } : {}),
+      ...(query.files ? { files: torrent ? filesOf(torrent, has, new Set(reg.unwanted ?? [])) : [] } : {}),
       ...(query.peers ? { peers: peers.map(peerSnapshot) } : {}),
       ...(query.trackers ? { trackers: trackersOf(t, status?.trackers ?? []) } : {}),
       ...(query.pieces ? { pieces: bitfieldOf(pieceCount, has) } : {}),
@@ -476,9 +495,9 @@ function bitfieldOf(pieceCount: number, has: (i: number) => boolean): Uint8Array
 }
 
 /** The torrent's files (padding left out) with the bytes of each inside held pieces. */
-function filesOf(torrent: Torrent, has: (i: number) => boolean): FileSnapshot[] {
+function filesOf(torrent: Torrent, has: (i: number) => boolean, unwanted: ReadonlySet<number>): FileSnapshot[] {
   const out: FileSnapshot[] = [];
-  for (const f of torrent.files) {
+  for (const [index, f] of torrent.files.entries()) {
     if (f.padding) continue;
     let verified = 0;
     if (f.length > 0) {
@@ -493,7 +512,7 @@ function filesOf(torrent: Torrent, has: (i: number) => boolean): FileSnapshot[] 
     }
     const shown = f.originalPath && f.originalPath.length > 0 ? f.originalPath : f.path;
     const path = (torrent.multiFile ? [torrent.name, ...shown] : shown).join('/');
-    out.push({ path, length: f.length, verifiedBytes: verified, wanted: true, priority: 'normal' });
+    out.push({ path, length: f.length, verifiedBytes: verified, wanted: !unwanted.has(index), priority: 'normal' });
   }
   return out;
 }
@@ -547,4 +566,29 @@ function trackersOf(t: ClientTorrent, seen: ReturnType<ClientTorrent['status']>[
       };
     }),
   );
+}
+
+/** The engine's selection for a torrent with these unwanted files (undefined: every file). */
+function selectionOf(unwanted: readonly number[] | undefined): ((torrent: Torrent) => boolean[]) | undefined {
+  if (!unwanted || unwanted.length === 0) return undefined;
+  const skip = new Set(unwanted);
+  return (torrent) => torrent.files.map((f, i) => !f.padding && !skip.has(i));
+}
+
+/**
+ * Applies files-wanted / files-unwanted to a set of unwanted files. RPC indices count the
+ * torrent's files without pad files (as `files` lists them); the result indexes all files.
+ */
+function changeSelection(torrent: Torrent, unwanted: readonly number[], changes: Pick<FileChanges, 'wanted' | 'unwanted'>): number[] {
+  const real = [...torrent.files.keys()].filter((i) => !torrent.files[i]!.padding);
+  const toReal = (n: number): number => {
+    const i = real[n];
+    if (i === undefined) throw new Error(`no file ${n} in this torrent (it has ${real.length})`);
+    return i;
+  };
+  const out = new Set(unwanted);
+  for (const n of changes.unwanted ?? []) out.add(toReal(n));
+  for (const n of changes.wanted ?? []) out.delete(toReal(n));
+  if (out.size >= real.length) throw new Error('at least one file must stay wanted');
+  return [...out].sort((a, b) => a - b);
 }

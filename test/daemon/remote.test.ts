@@ -167,12 +167,20 @@ test('transmission-remote drives pytor daemon: add, list, details, files, stop/s
     return x.status === 4 && x.haveValid === 500 * KiB - 32 * KiB;
   });
 
-  // Not in the engine yet: a clear refusal, not a fake success.
+  // -G / -g: the file is unwanted (and stays so in the state folder), then wanted again.
   const unwanted = await d.tr('-t', '1', '-G', '0');
-  assert.match(unwanted.stdout + unwanted.stderr, /not supported yet/);
-  assert.doesNotMatch(unwanted.stdout, /responded: "success"/);
+  assert.equal(unwanted.code, 0, unwanted.stdout + unwanted.stderr);
+  assert.match((await d.tr('-t', '1', '-f')).stdout, /^\s+0:\s+\d+% Normal\s+No\s+307\.2 kB\s+alpha\/a\.bin$/m);
+  assert.match((await d.tr('-t', '1', '-f')).stdout, /^\s+1:\s+\d+% Normal\s+Yes\s+204\.8 kB\s+alpha\/sub\/b\.bin$/m);
+  assert.equal((await d.tr('-t', '1', '-g', '0')).code, 0);
+  assert.match((await d.tr('-t', '1', '-f')).stdout, /^\s+0:\s+\d+% Normal\s+Yes\s+307\.2 kB\s+alpha\/a\.bin$/m);
+  // Global speed limits are the engine's token buckets; per-torrent ones are not built: a clear refusal.
+  assert.equal((await d.tr('-d', '100')).code, 0);
+  assert.match((await d.tr('-si')).stdout, /Download speed limit: 100 kB\/s/);
+  assert.equal((await d.tr('-D')).code, 0);
   const limited = await d.tr('-t', '1', '-d', '100');
   assert.match(limited.stdout + limited.stderr, /not supported yet/);
+  assert.doesNotMatch(limited.stdout, /responded: "success"/);
 
   // -r keeps the data; --remove-and-delete deletes the torrent's own files only.
   await writeFile(path.join(f.downloads, 'alpha', 'notes.txt'), 'mine');
