@@ -23,7 +23,7 @@ import {
   type MseStep,
   type RandomBytes,
 } from './handshake.js';
-import { MseStream, type PeerStream } from './stream.js';
+import { MseStream, type ByteSource, type PeerStream } from './stream.js';
 
 const log = createDebug('pytor:mse');
 
@@ -76,14 +76,22 @@ function label(socket: Socket): string {
 }
 
 /** Feeds socket bytes to a machine until it finishes; owns the socket's listeners meanwhile. */
-function drive(socket: Socket, machine: { receive(chunk: Uint8Array): MseStep }, first: Uint8Array | null, timeoutMs: number, stage: string): Promise<MseResult> {
+function drive(
+  socket: Socket,
+  machine: { receive(chunk: Uint8Array): MseStep },
+  first: Uint8Array | null,
+  timeoutMs: number,
+  stage: string,
+  source?: ByteSource,
+): Promise<MseResult> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (err: MseError | null, result?: MseResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.off('data', onData);
+      if (source) source.detach();
+      else socket.off('data', onData);
       socket.off('error', onError);
       socket.off('close', onClose);
       socket.off('end', onClose);
@@ -105,7 +113,9 @@ function drive(socket: Socket, machine: { receive(chunk: Uint8Array): MseStep },
     const onError = (err: Error) => finish(new MseError('EMSE_CONNECTION', { stage, reason: (err as NodeJS.ErrnoException).code ?? err.message }));
     const onClose = () => finish(new MseError('EMSE_CONNECTION', { stage, reason: 'closed by peer' }));
     const timer = setTimeout(() => finish(new MseError('EMSE_CONNECTION', { stage, reason: `no handshake within ${timeoutMs} ms` })), timeoutMs);
-    socket.on('data', onData);
+    // The machine keeps what it is given: a borrowed chunk (the shared read buffer) is copied.
+    if (source) source.attach({ receiveBorrowed: (chunk) => onData(Buffer.from(chunk)) });
+    else socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
     socket.on('end', onClose);
@@ -122,6 +132,8 @@ export interface ConnectEncryptedOptions {
   readonly random?: RandomBytes;
   /** Sent RC4-encrypted inside the handshake (IA), e.g. our BitTorrent handshake (libtorrent takes <= 68 bytes). */
   readonly initialPayload?: Uint8Array;
+  /** The socket was opened with `onread`: its bytes come through this source, not 'data'. */
+  readonly source?: ByteSource;
 }
 
 export interface EncryptedConnection {
@@ -144,9 +156,9 @@ export async function connectEncrypted(socket: Socket, opts: ConnectEncryptedOpt
     initialPayload: opts.initialPayload,
   });
   socket.write(machine.start());
-  const result = await drive(socket, machine, null, opts.timeoutMs ?? DEFAULT_MSE_TIMEOUT_MS, 'outgoing');
+  const result = await drive(socket, machine, null, opts.timeoutMs ?? DEFAULT_MSE_TIMEOUT_MS, 'outgoing', opts.source);
   log('%s: outgoing MSE done, %s', label(socket), result.method);
-  const stream = new MseStream(socket, { encrypt: result.encrypt, decrypt: result.decrypt, pending: result.remainder });
+  const stream = new MseStream(socket, { encrypt: result.encrypt, decrypt: result.decrypt, pending: result.remainder, source: opts.source });
   return { socket: stream, encrypted: result.method === 'rc4', method: result.method };
 }
 

@@ -19,6 +19,20 @@ export interface PeerStream extends Duplex {
   readonly remotePort?: number | undefined;
 }
 
+/** Receives reads from a socket that reads into a shared buffer (`chunk` valid during the call only). */
+export interface BorrowedReader {
+  receiveBorrowed(chunk: Buffer): void;
+}
+
+/**
+ * Where a socket's bytes come from when it was opened with net's `onread` (no 'data' events):
+ * the peer layer's read relay. attach() routes reads to a reader; detach() buffers them again.
+ */
+export interface ByteSource {
+  attach(reader: BorrowedReader): void;
+  detach(): void;
+}
+
 export interface MseStreamOptions {
   /** Cipher for outgoing bytes; null passes them through (crypto_select plaintext). */
   readonly encrypt: Rc4 | null;
@@ -26,6 +40,8 @@ export interface MseStreamOptions {
   readonly decrypt: Rc4 | null;
   /** Plaintext that arrived with the handshake: the first 'data' of this stream. */
   readonly pending?: Buffer;
+  /** The socket reads through this source instead of emitting 'data'. */
+  readonly source?: ByteSource;
 }
 
 export class MseStream extends Duplex implements PeerStream {
@@ -34,6 +50,7 @@ export class MseStream extends Duplex implements PeerStream {
   private readonly decrypt: Rc4 | null;
   /** The write callback held back until the socket drains. */
   private waitingWrite: ((err?: Error | null) => void) | null = null;
+  private readonly source: ByteSource | undefined;
 
   constructor(socket: Socket, opts: MseStreamOptions) {
     // allowHalfOpen false: when the peer ends, we end too, as a net.Socket does by default.
@@ -42,7 +59,10 @@ export class MseStream extends Duplex implements PeerStream {
     this.encrypt = opts.encrypt;
     this.decrypt = opts.decrypt;
     if (opts.pending && opts.pending.length > 0) this.push(opts.pending);
-    socket.on('data', this.onData);
+    this.source = opts.source;
+    // A borrowed chunk is the shared read buffer: decrypt and keep a copy of it.
+    if (this.source) this.source.attach({ receiveBorrowed: (chunk) => this.onData(Buffer.from(chunk)) });
+    else socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
@@ -89,17 +109,18 @@ export class MseStream extends Duplex implements PeerStream {
    * already received, so the connection runs without this stream in the way. Only before any
    * read or write of this stream; undefined when a cipher is in use.
    */
-  detach(): { socket: Socket; pending: Buffer } | undefined {
+  detach(): { socket: Socket; pending: Buffer; source: ByteSource | undefined } | undefined {
     if (this.encrypt || this.decrypt || this.destroyed || this.writableLength > 0) return undefined;
     const chunks: Buffer[] = [];
     for (let chunk = this.read() as Buffer | null; chunk !== null; chunk = this.read() as Buffer | null) chunks.push(chunk);
     this.unhook();
     // read() may have resumed the socket: pause it in this same tick, before any 'data' fires.
     this.socket.pause();
-    return { socket: this.socket, pending: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
+    return { socket: this.socket, pending: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), source: this.source };
   }
 
   private unhook(): void {
+    this.source?.detach();
     this.socket.off('data', this.onData);
     this.socket.off('drain', this.onDrain);
     this.socket.off('end', this.onEnd);

@@ -155,11 +155,7 @@ export class PeerConnection {
     this.has = new Bitfield(options.pieceCount);
     this.framer = new Framer({ pieceCount: options.pieceCount });
     socket.setNoDelay(true);
-    if (!options.relay) {
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      // A stream someone paused (an MSE handshake handing its socket over) flows again.
-      socket.resume();
-    }
+    if (!options.relay) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.close('EPEER_SOCKET', err.code ?? err.message));
     socket.on('close', () => this.close('EPEER_CLOSED', 'connection closed'));
 
@@ -174,6 +170,8 @@ export class PeerConnection {
     }
     if (options.pending && options.pending.length > 0 && !this.closed) this.onData(options.pending);
     options.relay?.attach(this);
+    // A socket someone paused (an MSE handshake handing it over) reads again.
+    socket.resume();
   }
 
   /** The peer dialled us (its port is then not its listen port). */

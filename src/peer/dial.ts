@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { formatAddress, type PeerAddress } from './address.js';
 import { PeerError } from './errors.js';
-import { connectEncrypted, dialWithPolicy, MseStream, type EncryptionPolicy } from '../mse/index.js';
-import type { ReadRelay } from './read-relay.js';
+import { connectEncrypted, dialWithPolicy, MseError, MseStream, type EncryptionPolicy } from '../mse/index.js';
+import { ReadRelay } from './read-relay.js';
 import type { PeerStream } from './stream.js';
 
 /**
@@ -101,6 +101,7 @@ async function dialUtp(address: PeerAddress, utp: UtpConnector, opts: DialPeerOp
 }
 
 async function dialTcp(address: PeerAddress, opts: DialPeerOptions): Promise<DialedPeer> {
+  if (opts.encryption !== 'off' && opts.relay && opts.detachPlain) return dialTcpRelayed(address, opts, opts.relay);
   if (opts.encryption === 'off') {
     return { stream: await dial(address, opts.timeoutMs, undefined, opts.relay), relay: opts.relay, encrypted: false };
   }
@@ -118,4 +119,27 @@ async function dialTcp(address: PeerAddress, opts: DialPeerOptions): Promise<Dia
     if (err instanceof PeerError) throw err;
     throw new PeerError('EPEER_CONNECT', formatAddress(address), `encryption: ${(err as Error).message}`);
   }
+}
+
+/**
+ * MSE first on a socket that reads into the shared buffer from the start, so a peer that picks
+ * MSE's plaintext mode (libtorrent's default) costs no more than a plain connection: the
+ * handshake reads through a relay of its own, then the raw socket and that relay go to the peer
+ * connection. With 'prefer', a peer that does not speak MSE is dialled again in plain.
+ */
+async function dialTcpRelayed(address: PeerAddress, opts: DialPeerOptions, relay: ReadRelay): Promise<DialedPeer> {
+  const policy = opts.encryption === 'require' ? 'require' : 'prefer';
+  const first = new ReadRelay();
+  const socket = await dial(address, opts.timeoutMs, undefined, first);
+  try {
+    const c = await connectEncrypted(socket, { infoHash: opts.infoHash, policy, timeoutMs: opts.timeoutMs, source: first });
+    const raw = c.encrypted ? undefined : c.socket.detach();
+    if (raw) return { stream: raw.socket, relay: first, encrypted: false, pending: raw.pending };
+    return { stream: c.socket, relay: undefined, encrypted: c.encrypted };
+  } catch (err) {
+    if (policy === 'require' || !(err instanceof MseError)) {
+      throw err instanceof PeerError ? err : new PeerError('EPEER_CONNECT', formatAddress(address), `encryption: ${(err as Error).message}`);
+    }
+  }
+  return { stream: await dial(address, opts.timeoutMs, undefined, relay), relay, encrypted: false };
 }

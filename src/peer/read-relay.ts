@@ -27,6 +27,11 @@ export class ReadRelay {
     },
   };
 
+  /** Reads are kept (copied) again until the next attach(): between two readers of one socket. */
+  detach(): void {
+    this.reader = undefined;
+  }
+
   attach(reader: BorrowedReader): void {
     this.reader = reader;
     const early = this.early;
