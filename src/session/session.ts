@@ -112,7 +112,7 @@ const READ_CACHE_BYTES = 16 * 1024 * 1024;
 const TICK_MS = 1_000;
 /** Rates average over this many ticks. */
 const RATE_WINDOW_SAMPLES = 5;
-const DEFAULT_PIECE_BUFFER_BYTES = 24 * 1024 * 1024;
+const DEFAULT_PIECE_BUFFER_BYTES = 12 * 1024 * 1024;
 
 /**
  * One torrent: its storage, the picker and its peers (swarm.ts), what we fetch (downloads.ts)
@@ -209,7 +209,7 @@ export class TorrentSession extends EventEmitter {
           }
         },
       },
-      options.maxPendingWriteBytes ?? 16 * 1024 * 1024,
+      options.maxPendingWriteBytes ?? 8 * 1024 * 1024,
     );
     this.uploads = new Uploader({
       torrent: this.torrent,
