@@ -149,7 +149,7 @@ export async function runTransfer(source: { torrent: Torrent } | { magnet: Magne
   const torrent = run.torrent;
   if (!torrent || !stats) {
     // Interrupted before the metadata of a magnet link arrived.
-    if (!opts.quiet && !opts.json && !events) out.write('stopped before the metadata arrived\n');
+    if (!opts.quiet && !opts.json && !events) view.note('stopped before the metadata arrived');
     return EXIT.interrupted;
   }
   const complete = stats.verified === stats.length;

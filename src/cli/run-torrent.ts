@@ -1,7 +1,7 @@
 // The command line's way of driving the engine: one Client with one torrent, its events shown
 // through a view, Ctrl-C turned into a clean stop. Shared by download, seed and info --fetch.
 import createDebug from 'debug';
-import { Client, defaultStateDir, type AddOptions, type ClientDhtOptions, type ClientTorrent } from '../client/index.js';
+import { Client, defaultStateDir, type AddOptions, type ClientDhtOptions, type ClientTorrent, type Discovery } from '../client/index.js';
 import type { Magnet } from '../magnet/index.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import type { Torrent } from '../metainfo/index.js';
@@ -14,13 +14,13 @@ const log = createDebug('pytor:cli');
 
 /** What a command shows while its torrent runs (ProgressView for download, a status line for seed). */
 export interface TransferView {
-  update(s: SessionStats): void;
+  update(s: SessionStats, discovery?: Discovery): void;
   finish(s: SessionStats): void;
   note(text: string): void;
   /** The check of existing data, piece by piece. */
   checking?(done: number, total: number): void;
   /** A magnet link's metadata fetch. */
-  metadata?(s: MetadataStats): void;
+  metadata?(s: MetadataStats, discovery?: Discovery): void;
 }
 
 export interface RunOptions extends AddOptions {
@@ -100,7 +100,7 @@ export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet
       done();
     });
     t.on('checking', (n: number, total: number) => view.checking?.(n, total));
-    t.on('metadata-progress', (s: MetadataStats) => view.metadata?.(s));
+    t.on('metadata-progress', (s: MetadataStats) => view.metadata?.(s, t.discovery()));
     t.on('metadata', (torrent: Torrent) => {
       if (opts.onMetadata) {
         opts.onMetadata(torrent).catch((err: Error) => {
@@ -117,7 +117,7 @@ export async function runTorrent(source: { torrent: Torrent } | { magnet: Magnet
         done();
       }
     });
-    t.on('tick', (s: SessionStats) => view.update(s));
+    t.on('tick', (s: SessionStats) => view.update(s, t.discovery()));
     // A web seed given up on is worth a line (the session already moved on to other sources).
     t.on('warning', (message: string, source?: string) => {
       if (source !== 'webseed') return;

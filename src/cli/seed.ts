@@ -24,6 +24,7 @@ import {
   type StateOptions,
 } from './options.js';
 import { PLAIN_LINE_INTERVAL_MS, ProgressView, type ProgressMode } from './progress.js';
+import type { Discovery } from '../client/index.js';
 import { runTorrent, type TransferView } from './run-torrent.js';
 import { StatusLine } from './status-line.js';
 import { addLimitOptions, type LimitOptions } from './transfer-options.js';
@@ -181,7 +182,7 @@ export class SeedView implements TransferView {
     this.show(`checking ${this.name}: ${pct}% (${done}/${total} pieces)`, last);
   }
 
-  update(s: SessionStats, now = Date.now()): void {
+  update(s: SessionStats, _discovery?: Discovery, now = Date.now()): void {
     if (!this.due(now)) return;
     this.show(statusText(s), false);
   }

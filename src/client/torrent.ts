@@ -96,6 +96,14 @@ export interface PeerStatus {
   readonly peerChoking: boolean;
 }
 
+export interface Discovery {
+  /** Nodes in the DHT routing table (undefined: the DHT is not used for this torrent). */
+  readonly dhtNodes: number | undefined;
+  readonly dhtPeers: number;
+  readonly trackersAnswered: number;
+  readonly trackers: number;
+}
+
 export interface TorrentStatus {
   readonly infoHashHex: string;
   readonly name: string | undefined;
@@ -232,6 +240,19 @@ export class ClientTorrent extends EventEmitter {
   private untrackDht(): void {
     this.dhtTracking?.stop();
     this.dhtTracking = undefined;
+  }
+
+  /**
+   * What peer discovery is doing, for a person waiting with no peer yet: DHT nodes known and
+   * peers it found, trackers that answered out of those asked.
+   */
+  discovery(): Discovery {
+    return {
+      dhtNodes: this.usesDht ? this.ctx.dht?.stats().nodes : undefined,
+      dhtPeers: this.dhtPeersFound,
+      trackersAnswered: [...this.trackerStatus.values()].filter((t) => t.ok).length,
+      trackers: this.announcer?.trackerCount ?? 0,
+    };
   }
 
   /** Whether the DHT looks for peers of this torrent. */

@@ -34,6 +34,11 @@ export class Announcer {
     private readonly hooks: AnnouncerHooks,
   ) {}
 
+  /** How many trackers there are to ask. */
+  get trackerCount(): number {
+    return this.tiers.urls().length;
+  }
+
   get hasTrackers(): boolean {
     return this.tiers.urls().length > 0;
   }
