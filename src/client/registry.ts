@@ -185,8 +185,12 @@ export function decodeEntry(bytes: Uint8Array): RegistryEntry {
     magnet,
     info: bytesOf('info'),
     maxPeers: int('max-peers', false),
-    unwanted: indexList(v.get('unwanted')),
+    ...optional('unwanted', indexList(v.get('unwanted'))),
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
 }
 
 function indexList(x: BValue | undefined): number[] | undefined {

@@ -22,6 +22,10 @@ const magnetEntry = (id: number, hex: string, over: Partial<RegistryEntry> = {})
 test('an entry round-trips through its bencode', () => {
   const e = magnetEntry(7, HASH_A, { paused: true, doneAt: 1_750_000_100, maxPeers: 30, info: Buffer.from('d4:name1:xe') });
   assert.deepEqual(decodeEntry(encodeEntry(e)), { ...e, metainfo: undefined });
+  // Files not wanted (-G) are kept too.
+  const g = magnetEntry(8, HASH_A, { unwanted: [0, 3] });
+  assert.deepEqual(decodeEntry(encodeEntry(g)).unwanted, [0, 3]);
+  assert.throws(() => decodeEntry(encodeEntry({ ...g, unwanted: [-1] })), /unwanted/);
 });
 
 test('decodeEntry names the bad field', () => {
