@@ -3,45 +3,12 @@
 // the last block that happened to arrive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { PeerConnection, type BlockRequest, type PeerHandler } from '../../src/peer/connection.js';
 import type { PeerError } from '../../src/peer/errors.js';
-import { decodeMessage, encodeHandshake, encodeMessage, HANDSHAKE_LENGTH, type Message } from '../../src/wire/index.js';
+import { encodeHandshake, encodeMessage } from '../../src/wire/index.js';
+import { FakeSocket } from './fake-socket.js';
 
-class FakeSocket extends EventEmitter {
-  written: Buffer[] = [];
-  destroyed = false;
-  writableLength = 0;
-  write(buf: Uint8Array): boolean {
-    this.written.push(Buffer.from(buf));
-    return true;
-  }
-  cork(): void {}
-  uncork(): void {}
-  setNoDelay(): this {
-    return this;
-  }
-  resume(): this {
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    return this;
-  }
-  /** Messages written after the handshake, decoded. */
-  messages(): Message[] {
-    const all = Buffer.concat(this.written).subarray(HANDSHAKE_LENGTH);
-    const out: Message[] = [];
-    for (let at = 0; at < all.length; ) {
-      const r = decodeMessage(all, at, { pieceCount: 8 });
-      if (r.kind !== 'message') throw new Error(`undecodable write at ${at}`);
-      out.push(r.msg);
-      at += r.consumed;
-    }
-    return out;
-  }
-}
 
 const infoHash = Buffer.alloc(20, 7);
 

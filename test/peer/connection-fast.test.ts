@@ -4,30 +4,11 @@
 // it a choke drops every request and allowed-fast is ignored.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { MAX_ALLOWED_FAST, PeerConnection, type BlockRequest, type PeerHandler } from '../../src/peer/connection.js';
 import { encodeHandshake, encodeMessage } from '../../src/wire/index.js';
+import { FakeSocket } from './fake-socket.js';
 
-class FakeSocket extends EventEmitter {
-  destroyed = false;
-  writableLength = 0;
-  write(): boolean {
-    return true;
-  }
-  cork(): void {}
-  uncork(): void {}
-  resume(): this {
-    return this;
-  }
-  setNoDelay(): this {
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    return this;
-  }
-}
 
 const infoHash = Buffer.alloc(20, 7);
 const FAST = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0x04]);
