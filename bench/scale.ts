@@ -1,0 +1,58 @@
+// SCALE=1: how pytor's time, memory and CPU grow with the payload (SIZES, default
+// 256M,1G,4G; one libtorrent seeder) and with the number of peers (PEERS, default 1,10,50:
+// that many libtorrent seeder sessions in ONE python process, each on its own port, every
+// one given to the leecher with --peer; PEERS_SIZE payload, default 1G). Each row is the
+// median of RUNS; other clients (SCALE_CLIENTS, default pytor,libtorrent) give the ratios.
+import { benchDownload, type Leecher } from './download.js';
+import { makeFixture } from './fixture.js';
+import { summarize, type Row } from './table.js';
+import { fmt, sizeLabel } from './util.js';
+
+export interface ScaleRow extends Row {
+  case: string;
+}
+
+export async function benchScale(
+  work: string,
+  opts: { sizes: number[]; peers: number[]; peersSize: number; clients: Leecher[]; runs: number; timeoutMs: number; keep: boolean; log: (s: string) => void },
+): Promise<ScaleRow[]> {
+  const rows: ScaleRow[] = [];
+  for (const size of opts.sizes) {
+    const fx = await makeFixture(work, size, opts.log);
+    try {
+      const res = await benchDownload(fx, { leechers: opts.clients, seeders: 1, runs: opts.runs, timeoutMs: opts.timeoutMs, keep: opts.keep, log: opts.log });
+      for (const [c, l] of res) rows.push({ case: `${sizeLabel(size)}, 1 peer`, ...summarize(c, l) });
+    } finally {
+      await fx.close();
+    }
+  }
+  if (opts.peers.length > 0) {
+    const fx = await makeFixture(work, opts.peersSize, opts.log);
+    try {
+      for (const n of opts.peers) {
+        const res = await benchDownload(fx, { leechers: opts.clients, seeders: n, runs: opts.runs, timeoutMs: opts.timeoutMs, keep: opts.keep, log: opts.log });
+        for (const [c, l] of res) rows.push({ case: `${sizeLabel(opts.peersSize)}, ${n} peer${n === 1 ? '' : 's'}`, ...summarize(c, l) });
+      }
+    } finally {
+      await fx.close();
+    }
+  }
+  return rows;
+}
+
+/** One row per case and client; pytor's RSS against its own 1 GiB row, MB/s against the best other in that case. */
+export function renderScaleTable(rows: ScaleRow[]): string {
+  const ref = rows.find((r) => r.client === 'pytor' && r.case === '1G, 1 peer');
+  const out = [
+    '| case | client | MB/s | wall s | peak RSS MB | CPU s per GiB | pytor MB/s ÷ best other | RSS ÷ pytor at 1G |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const others = rows.filter((o) => o.case === r.case && o.client !== 'pytor' && o.ok > 0);
+    const best = Math.max(...others.map((o) => o.mbps));
+    const vsBest = r.client === 'pytor' && others.length > 0 ? fmt(r.mbps / best, 2) : '';
+    const vsRef = r.client === 'pytor' && ref ? fmt(r.rssMb / ref.rssMb, 2) : '';
+    out.push(`| ${r.case} | ${r.client} | ${fmt(r.mbps)} | ${fmt(r.wallSec, 2)} | ${fmt(r.rssMb)} | ${fmt(r.cpuPerGiB, 2)} | ${vsBest} | ${vsRef} |`);
+  }
+  return out.join('\n');
+}
