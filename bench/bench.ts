@@ -10,6 +10,7 @@
 //          SWARM_PEERS libtorrent leechers
 //   check  start-up check of existing data against single-core SHA-1 speed
 //   all    down, up, swarm and check (and scale with SCALE=1)
+//   scale  only the scale table (also the default when SCALE=1 and no DIRECTION)
 // SCALE=1 adds the scale table (SIZES, default 256M,1G,4G; PEERS, default 1,10,50 at PEERS_SIZE).
 // Env: SIZE (default 1G), RUNS (default 1; medians shown), LEECHERS (default aria2,pytor,libtorrent;
 //      also transmission), SEEDERS (default pytor,libtorrent,aria2), TIMEOUT_S per run (600),
@@ -31,12 +32,12 @@ import { envInt, envList, fmt, parseSize, pytorLoopbackFlags, sizeLabel } from '
 
 export { parseSize } from './util.js';
 
-type Direction = 'down' | 'up' | 'swarm' | 'check' | 'all';
-const DIRECTIONS: Direction[] = ['down', 'up', 'swarm', 'check', 'all'];
+type Direction = 'down' | 'up' | 'swarm' | 'check' | 'all' | 'scale';
+const DIRECTIONS: Direction[] = ['down', 'up', 'swarm', 'check', 'all', 'scale'];
 
 function direction(): Direction {
   const i = process.argv.indexOf('--direction');
-  const v = (i >= 0 ? process.argv[i + 1] : undefined) ?? process.env.DIRECTION ?? 'down';
+  const v = (i >= 0 ? process.argv[i + 1] : undefined) ?? process.env.DIRECTION ?? (process.env.SCALE === '1' ? 'scale' : 'down');
   if (!DIRECTIONS.includes(v as Direction)) throw new Error(`DIRECTION: unknown ${v} (known: ${DIRECTIONS.join(', ')})`);
   return v as Direction;
 }
@@ -56,12 +57,13 @@ async function main(): Promise<number> {
   const seeders = envList('SEEDERS', 'pytor,libtorrent,aria2') as Seeder[];
   for (const s of seeders) if (!SEEDERS.includes(s)) throw new Error(`SEEDERS: unknown ${s} (known: ${SEEDERS.join(', ')})`);
   const swarmPeers = envInt('SWARM_PEERS', 4, 1, 200);
-  const scale = process.env.SCALE === '1';
+  const scale = process.env.SCALE === '1' || dir === 'scale';
   const loopFlags = pytorLoopbackFlags('download');
   pytorLoopbackFlags('seed');
 
   log(`DIRECTION=${dir} SIZE=${sizeLabel(size)} RUNS=${runs}${scale ? ' SCALE=1' : ''}; ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   log(`pytor extra flags: ${loopFlags.length ? loopFlags.join(' ') : '(none: pytor has no DHT to switch off)'}`);
+  await mkdir(RESULTS_DIR, { recursive: true });
   const work = await mkdtemp(path.join(tmpdir(), 'pytor-bench-'));
   const sections: Section[] = [];
   const printed: string[] = [];
@@ -75,11 +77,11 @@ async function main(): Promise<number> {
     if (s.rows.some((r) => r.ok === 0)) allOk = false;
   };
   try {
-    const f = await makeFixture(work, size, log);
+    const f = dir === 'scale' ? undefined : await makeFixture(work, size, log);
     fx = f;
     const gib = sizeLabel(size);
 
-    if (dir === 'down' || dir === 'all') {
+    if (f && (dir === 'down' || dir === 'all')) {
       const res = await benchDownload(f, { leechers, seeders: 1, runs, timeoutMs, keep, log });
       const s = await report('down', `Download ${gib} from one libtorrent seeder`, 'leecher', res, { size });
       sections.push(s);
@@ -95,7 +97,7 @@ async function main(): Promise<number> {
         out(goalLine('CPU <= 2.5 s per GiB and below aria2c', p.cpuPerGiB <= 2.5 && (!a2 || !a2.ok || p.cpuPerGiB < a2.cpuPerGiB), `${fmt(p.cpuPerGiB, 2)} s; aria2c ${fmt(a2?.cpuPerGiB ?? NaN, 2)}`));
       }
     }
-    if (dir === 'up' || dir === 'all') {
+    if (f && (dir === 'up' || dir === 'all')) {
       const res = await benchUpload(f, { seeders, leechers: 1, runs, timeoutMs, log });
       const s = await report('up', `Seeding ${gib} to one libtorrent leecher`, 'seeder', res, { size });
       sections.push(s);
@@ -110,7 +112,7 @@ async function main(): Promise<number> {
         out(goalLine('CPU per GiB at or below the others', q.cpu <= 1, `${fmt(q.cpu, 2)}x the lowest`));
       }
     }
-    if (dir === 'swarm' || dir === 'all') {
+    if (f && (dir === 'swarm' || dir === 'all')) {
       const down = await benchDownload(f, { leechers, seeders: swarmPeers, runs, timeoutMs, keep, log });
       const sd = await report('swarm-down', `Download ${gib} from ${swarmPeers} libtorrent seeders`, 'leecher', down, { size, peers: swarmPeers });
       const up = await benchUpload(f, { seeders, leechers: swarmPeers, runs, timeoutMs, log });
@@ -123,13 +125,12 @@ async function main(): Promise<number> {
       out(`\n### Swarm: seeding ${gib} to ${swarmPeers} libtorrent leechers (one python process; MB/s counts all ${swarmPeers} copies), median of ${runs}\n`);
       out(su.table);
     }
-    if (dir === 'check' || dir === 'all') {
+    if (f && (dir === 'check' || dir === 'all')) {
       const { rows, sha1Mbps } = await benchCheck(f, { runs, timeoutMs, log });
       out(`\n### Checking: start-up check of ${gib} already on disk (page cache warm), median of ${runs}\n`);
       out(renderCheckTable(rows, sha1Mbps, size));
       const p = rows.find((r) => r.what === 'pytor seed');
       if (p) out(goalLine('pytor seed check >= 80% of single-core SHA-1', p.mbps >= 0.8 * sha1Mbps, `${fmt((100 * p.mbps) / sha1Mbps, 0)}%`));
-      await mkdir(RESULTS_DIR, { recursive: true });
       await writeFile(path.join(RESULTS_DIR, 'results-check.json'), JSON.stringify({ key: 'check', at: new Date().toISOString(), size, sha1Mbps, rows }, null, 1) + '\n');
     }
     if (fx) {
@@ -148,8 +149,8 @@ async function main(): Promise<number> {
       const rows = await benchScale(work, { sizes, peers, peersSize, clients, runs, timeoutMs, keep, log });
       out(`\n### Scale: download, by payload size (one seeder) and by number of seeders (libtorrent sessions in one python process), median of ${runs}\n`);
       out(renderScaleTable(rows));
-      const at1 = rows.find((r) => r.client === 'pytor' && r.case === '1G, 1 peer');
-      const at4 = rows.find((r) => r.client === 'pytor' && r.case === '4G, 1 peer');
+      const at1 = rows.find((r) => r.client === 'pytor' && r.case === 'size 1G');
+      const at4 = rows.find((r) => r.client === 'pytor' && r.case === 'size 4G');
       if (at1 && at4) out(goalLine('RSS at 4 GiB <= 1.1x RSS at 1 GiB', at4.rssMb <= 1.1 * at1.rssMb, `${fmt(at4.rssMb / at1.rssMb, 2)}x`));
       await writeFile(path.join(RESULTS_DIR, 'results-scale.json'), JSON.stringify({ key: 'scale', at: new Date().toISOString(), rows }, null, 1) + '\n');
     }

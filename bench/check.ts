@@ -5,6 +5,7 @@
 //   sha1-openssl  `openssl dgst -sha1 payload` (one core, reading the file)
 //   pytor seed    spawn of `pytor seed` (fresh state folder) until it says it is seeding
 //   pytor recheck `pytor download --recheck` of the complete payload, whole process
+//   pytor --version: node and the CLI starting, the fixed part of both pytor rows
 //   libtorrent    a libtorrent seeder session from start until seeding (python start included)
 //   aria2         aria2c --check-integrity until it reports itself a seeder
 import { createHash } from 'node:crypto';
@@ -55,6 +56,10 @@ export async function benchCheck(fx: Fixture, opts: { runs: number; timeoutMs: n
     add({ what: 'sha1-node', seconds: size / 1e6 / mb, mbps: mb, cpuSec: NaN, rssMb: NaN });
     const o = await runMeasured({ cmd: 'openssl', args: ['dgst', '-sha1', file], timeoutMs: opts.timeoutMs });
     if (o.code === 0) add({ what: 'sha1-openssl', seconds: o.wallSec, mbps: size / 1e6 / o.wallSec, cpuSec: o.cpuSec, rssMb: o.peakRssKb / 1024 });
+
+    // The fixed cost in both pytor rows: node starting and loading the CLI.
+    const v = await runMeasured({ cmd: process.execPath, args: [PYTOR_BIN, '--version'], timeoutMs: 60_000 });
+    if (v.code === 0) add({ what: 'pytor --version (start-up only)', seconds: v.wallSec, mbps: NaN, cpuSec: v.cpuSec, rssMb: v.peakRssKb / 1024 });
 
     const state = fx.scratch('check-state');
     const seed = await startPytorSeeder(fx, opts.timeoutMs, state);

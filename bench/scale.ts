@@ -21,7 +21,7 @@ export async function benchScale(
     const fx = await makeFixture(work, size, opts.log);
     try {
       const res = await benchDownload(fx, { leechers: opts.clients, seeders: 1, runs: opts.runs, timeoutMs: opts.timeoutMs, keep: opts.keep, log: opts.log });
-      for (const [c, l] of res) rows.push({ case: `${sizeLabel(size)}, 1 peer`, ...summarize(c, l) });
+      for (const [c, l] of res) rows.push({ case: `size ${sizeLabel(size)}`, ...summarize(c, l) });
     } finally {
       await fx.close();
     }
@@ -31,7 +31,7 @@ export async function benchScale(
     try {
       for (const n of opts.peers) {
         const res = await benchDownload(fx, { leechers: opts.clients, seeders: n, runs: opts.runs, timeoutMs: opts.timeoutMs, keep: opts.keep, log: opts.log });
-        for (const [c, l] of res) rows.push({ case: `${sizeLabel(opts.peersSize)}, ${n} peer${n === 1 ? '' : 's'}`, ...summarize(c, l) });
+        for (const [c, l] of res) rows.push({ case: `${sizeLabel(opts.peersSize)} from ${n} seeder${n === 1 ? '' : 's'}`, ...summarize(c, l) });
       }
     } finally {
       await fx.close();
@@ -42,7 +42,7 @@ export async function benchScale(
 
 /** One row per case and client; pytor's RSS against its own 1 GiB row, MB/s against the best other in that case. */
 export function renderScaleTable(rows: ScaleRow[]): string {
-  const ref = rows.find((r) => r.client === 'pytor' && r.case === '1G, 1 peer');
+  const ref = rows.find((r) => r.client === 'pytor' && r.case === 'size 1G');
   const out = [
     '| case | client | MB/s | wall s | peak RSS MB | CPU s per GiB | pytor MB/s ÷ best other | RSS ÷ pytor at 1G |',
     '|---|---|---|---|---|---|---|---|',

@@ -121,6 +121,8 @@ async function runOne(s: Seeder, fx: Fixture, opts: UploadOptions, bytes: number
       saveDir: path.join(work, 'leech'),
       ports,
       peers: [{ host: LOOPBACK, port: seeder.port }],
+      // Every byte from the seeder under test: the leechers neither announce nor find each other.
+      noTrackers: true,
       exitOnComplete: true,
       statusIntervalMs: 250,
       onStatus: (st, at) => series.push([(at - start) / 1000, st.totalDone]),

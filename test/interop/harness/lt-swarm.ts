@@ -27,6 +27,8 @@ export interface LtSwarmOptions {
   peers?: { host: string; port: number }[];
   /** seed: take the data as complete without hashing it (the caller knows it is right). */
   haveAll?: boolean;
+  /** Ignore the torrent's trackers: peers come only from `peers`. */
+  noTrackers?: boolean;
   statusIntervalMs?: number;
   /** leech: exit once every session is complete. */
   exitOnComplete?: boolean;
@@ -75,6 +77,7 @@ export async function startLtSwarm(opts: LtSwarmOptions): Promise<LtSwarmHandle>
     ports: opts.ports,
     peers: (opts.peers ?? []).map((p) => [p.host, p.port]),
     haveAll: opts.haveAll ?? false,
+    noTrackers: opts.noTrackers ?? false,
     statusIntervalMs: opts.statusIntervalMs ?? 250,
     exitOnComplete: opts.exitOnComplete ?? false,
   };

@@ -10,6 +10,8 @@ config: {mode: "seed"|"leech", torrentFile, saveDir (seed: the folder that holds
          (every session connects to each, retried every second while it has none),
          haveAll?: false (seed: trust the data as complete, like resume data, so N sessions
          do not each hash the payload at start; the bench checks the data once itself),
+         noTrackers?: false (drop the torrent's trackers: peers only from `peers`, so a
+         leecher swarm takes every byte from the one seeder under test),
          statusIntervalMs?: 250, exitOnComplete?: false (leech: exit 0 once every session
          is complete), maxSeconds?: none}
 
@@ -70,6 +72,8 @@ def main():
         if mode == "seed" and cfg.get("haveAll"):
             atp.have_pieces = [True] * ti.num_pieces()
         h = ses.add_torrent(atp)
+        if cfg.get("noTrackers"):
+            h.replace_trackers([])
         for p in peers:
             h.connect_peer(p)
         sessions.append({"ses": ses, "h": h, "listening": False, "done": False})
