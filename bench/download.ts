@@ -61,7 +61,9 @@ export async function benchDownload(fx: Fixture, opts: DownloadOptions): Promise
         } finally {
           sink = undefined;
         }
-        r.series = series.filter(([, b]) => b <= fx.size);
+        // Samples that arrive after the leecher exited (the seeder's counter also runs ahead
+        // of the leecher by what sits in socket buffers) would draw a false tail: cut at exit.
+        r.series = series.filter(([t, b]) => t < r.wallSec && b < fx.size).sort((a, b) => a[0] - b[0]);
         if (r.ok) r.series.push([r.wallSec, fx.size]);
         const list = results.get(l) ?? [];
         list.push(r);

@@ -6,10 +6,14 @@
 import { benchDownload, type Leecher } from './download.js';
 import { makeFixture } from './fixture.js';
 import { summarize, type Row } from './table.js';
-import { fmt, sizeLabel } from './util.js';
+import { startPytorSeeder } from './upload.js';
+import { fmt, median, parseSize, sizeLabel } from './util.js';
+import { rm } from 'node:fs/promises';
 
 export interface ScaleRow extends Row {
   case: string;
+  /** pytor rows by size: seconds of `pytor seed`'s start-up check of the payload (median). */
+  checkSec?: number;
 }
 
 export async function benchScale(
@@ -21,7 +25,16 @@ export async function benchScale(
     const fx = await makeFixture(work, size, opts.log);
     try {
       const res = await benchDownload(fx, { leechers: opts.clients, seeders: 1, runs: opts.runs, timeoutMs: opts.timeoutMs, keep: opts.keep, log: opts.log });
-      for (const [c, l] of res) rows.push({ case: `size ${sizeLabel(size)}`, ...summarize(c, l) });
+      const checks: number[] = [];
+      for (let i = 0; i < opts.runs; i++) {
+        const state = fx.scratch('scale-check-state');
+        const seed = await startPytorSeeder(fx, opts.timeoutMs, state);
+        checks.push(seed.readySec);
+        await seed.stop();
+        await rm(state, { recursive: true, force: true });
+      }
+      opts.log(`pytor seed check of ${sizeLabel(size)}: ${checks.map((c) => fmt(c, 2)).join(', ')} s`);
+      for (const [c, l] of res) rows.push({ case: `size ${sizeLabel(size)}`, ...summarize(c, l), ...(c === 'pytor' ? { checkSec: median(checks) } : {}) });
     } finally {
       await fx.close();
     }
@@ -44,15 +57,21 @@ export async function benchScale(
 export function renderScaleTable(rows: ScaleRow[]): string {
   const ref = rows.find((r) => r.client === 'pytor' && r.case === 'size 1G');
   const out = [
-    '| case | client | MB/s | wall s | peak RSS MB | CPU s per GiB | pytor MB/s ÷ best other | RSS ÷ pytor at 1G |',
-    '|---|---|---|---|---|---|---|---|',
+    '| case | client | MB/s | wall s | peak RSS MB | CPU s per GiB | pytor MB/s ÷ best other | RSS ÷ pytor at 1G | pytor seed check s (MB/s) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const others = rows.filter((o) => o.case === r.case && o.client !== 'pytor' && o.ok > 0);
     const best = Math.max(...others.map((o) => o.mbps));
     const vsBest = r.client === 'pytor' && others.length > 0 ? fmt(r.mbps / best, 2) : '';
     const vsRef = r.client === 'pytor' && ref ? fmt(r.rssMb / ref.rssMb, 2) : '';
-    out.push(`| ${r.case} | ${r.client} | ${fmt(r.mbps)} | ${fmt(r.wallSec, 2)} | ${fmt(r.rssMb)} | ${fmt(r.cpuPerGiB, 2)} | ${vsBest} | ${vsRef} |`);
+    const check = r.checkSec !== undefined ? `${fmt(r.checkSec, 2)} (${fmt(sizeOfCase(r.case) / 1e6 / r.checkSec, 0)})` : '';
+    out.push(`| ${r.case} | ${r.client} | ${fmt(r.mbps)} | ${fmt(r.wallSec, 2)} | ${fmt(r.rssMb)} | ${fmt(r.cpuPerGiB, 2)} | ${vsBest} | ${vsRef} | ${check} |`);
   }
   return out.join('\n');
+}
+
+function sizeOfCase(c: string): number {
+  const m = /^size (\S+)$/.exec(c);
+  return m ? parseSize(m[1]!) : NaN;
 }
