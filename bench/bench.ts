@@ -14,7 +14,8 @@
 // SCALE=1 adds the scale table (SIZES, default 256M,1G,4G; PEERS, default 1,10,50 at PEERS_SIZE).
 // Env: SIZE (default 1G), RUNS (default 1; medians shown), LEECHERS (default aria2,pytor,libtorrent;
 //      also transmission), SEEDERS (default pytor,libtorrent,aria2), TIMEOUT_S per run (600),
-//      KEEP=1 keeps downloads, RESULTS_DIR (default bench/results), BENCH_JSON=1 prints JSON.
+//      KEEP=1 keeps downloads, RESULTS_DIR (default bench/results), BENCH_JSON=1 prints JSON,
+//      PYTOR_NODE_ARGS node flags for every pytor process (to try e.g. --max-semi-space-size=2).
 // MB/s is 10^6 bytes per second. Downloads: the leecher's whole process, spawn to exit.
 // Seeding: from starting the leechers to the last one complete, CPU and RSS of the seeder.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,7 +29,7 @@ import { report, RESULTS_DIR, type Section } from './report.js';
 import { benchScale, renderScaleTable } from './scale.js';
 import { goalLine, ratios } from './table.js';
 import { benchUpload, SEEDERS, type Seeder } from './upload.js';
-import { envInt, envList, fmt, parseSize, pytorLoopbackFlags, sizeLabel } from './util.js';
+import { envInt, envList, fmt, parseSize, pytorLoopbackFlags, pytorNodeArgs, sizeLabel } from './util.js';
 
 export { parseSize } from './util.js';
 
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
   pytorLoopbackFlags('seed');
 
   log(`DIRECTION=${dir} SIZE=${sizeLabel(size)} RUNS=${runs}${scale ? ' SCALE=1' : ''}; ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  log(`pytor extra flags: ${loopFlags.length ? loopFlags.join(' ') : '(none: pytor has no DHT to switch off)'}`);
+  log(`pytor extra flags: ${loopFlags.length ? loopFlags.join(' ') : '(none: pytor has no DHT to switch off)'}${pytorNodeArgs().length ? `; node flags ${pytorNodeArgs().join(' ')}` : ''}`);
   await mkdir(RESULTS_DIR, { recursive: true });
   const work = await mkdtemp(path.join(tmpdir(), 'pytor-bench-'));
   const sections: Section[] = [];
@@ -159,9 +160,10 @@ async function main(): Promise<number> {
     await stopAll();
     if (!keep) await rm(work, { recursive: true, force: true });
   }
+  out(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2 cores shared: compare ratios within one run)`);
   out(`\ncharts and JSON in ${path.relative(process.cwd(), RESULTS_DIR) || '.'}/: ${sections.map((s) => `throughput-${s.key}.svg`).join(', ')}`);
   if (process.env.BENCH_JSON === '1') console.log(JSON.stringify(sections.map((s) => ({ key: s.key, rows: s.rows }))));
-  await writeFile(path.join(RESULTS_DIR, `summary-${dir}${scale ? '-scale' : ''}.md`), printed.join('\n') + '\n');
+  await writeFile(path.join(RESULTS_DIR, `summary-${dir}${scale && dir !== 'scale' ? '-scale' : ''}.md`), printed.join('\n') + '\n');
   // Non-zero if a client never succeeded, so scripts notice; the tables are printed anyway.
   return allOk ? 0 : 1;
 }

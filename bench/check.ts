@@ -126,7 +126,7 @@ export function renderCheckTable(rows: CheckRow[], sha1Mbps: number, size: numbe
     '|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    out.push(`| ${r.what} | ${fmt(r.seconds, 2)} | ${fmt(r.mbps)} | ${fmt(100 * (r.shareOfSha1 ?? NaN), 0)}% | ${fmt(r.cpuSec, 2)} | ${fmt(size / 1e6 / r.cpuSec, 0)} | ${fmt(r.rssMb)} |`);
+    out.push(`| ${r.what} | ${fmt(r.seconds, 2)} | ${fmt(r.mbps)} | ${fmt(100 * (r.shareOfSha1 ?? NaN), 0)}% | ${fmt(r.cpuSec, 2)} | ${Number.isFinite(r.mbps) ? fmt(size / 1e6 / r.cpuSec, 0) : '-'} | ${fmt(r.rssMb)} |`);
   }
   out.push('', `node SHA-1 on one core: ${fmt(sha1Mbps, 0)} MB/s (median); start-up rows include node starting (see the --version row).`);
   return out.join('\n');

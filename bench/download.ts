@@ -13,7 +13,7 @@ import { startLtSwarm } from '../test/interop/harness/lt-swarm.js';
 import { NAME, type Fixture } from './fixture.js';
 import { ProcWatch } from './proc.js';
 import type { RunResult } from './table.js';
-import { fmt, PYTOR_BIN, pytorLoopbackFlags, tail } from './util.js';
+import { fmt, PYTOR_BIN, pytorLoopbackFlags, pytorNodeArgs, tail } from './util.js';
 
 export type Leecher = 'aria2' | 'pytor' | 'libtorrent' | 'transmission';
 export const LEECHERS: Leecher[] = ['aria2', 'pytor', 'libtorrent', 'transmission'];
@@ -111,6 +111,7 @@ async function runOne(
       const r = await runMeasured({
         cmd: process.execPath,
         args: [
+          ...pytorNodeArgs(),
           PYTOR_BIN,
           'download',
           fx.torrentFile,

@@ -4,6 +4,7 @@
 //   heap  node --heap-prof             -> top allocation sites still live at exit (JS heap only)
 //   mem   process.memoryUsage() every 250 ms (bench/memlog.ts) -> rss, heap, arrayBuffers
 // Profiles land in PROFILE_DIR (default: a temp folder, printed); a summary is printed.
+// PROFILE_RUNS narrows the runs, e.g. `down-cpu,seed-mem` (default: all six).
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,13 +82,17 @@ interface CpuNode {
   hitCount?: number;
 }
 
+/** A script URL without this machine's folders: dist/…, node_modules/…, node:… */
+function short(url: string): string {
+  return url.replace(/^file:\/\//, '').replace(/^.*\/dist\//, 'dist/').replace(/^.*\/node_modules\//, 'node_modules/') || '(native)';
+}
+
 /** Self time by function and by source file from a .cpuprofile. */
 export function summarizeCpu(profile: { nodes: CpuNode[]; startTime: number; endTime: number; samples: number[] }, top = 25): string {
   const totalHits = profile.nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0);
   const usPerHit = totalHits > 0 ? (profile.endTime - profile.startTime) / totalHits : 0;
   const byFn = new Map<string, number>();
   const byFile = new Map<string, number>();
-  const short = (url: string) => url.replace(/^file:\/\//, '').replace(/^.*\/dist\//, 'dist/').replace(/^.*\/node_modules\//, 'node_modules/') || '(native)';
   for (const n of profile.nodes) {
     const hits = n.hitCount ?? 0;
     if (!hits) continue;
@@ -122,7 +127,7 @@ export function summarizeHeap(profile: { head: HeapNode }, top = 15): string {
   const by = new Map<string, number>();
   const walk = (n: HeapNode) => {
     const f = n.callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/dist\//, 'dist/').replace(/^file:\/\//, '')}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+    const key = `${f.functionName || '(anonymous)'} ${f.url ? short(f.url) : ''}${f.url ? `:${f.lineNumber + 1}` : ''}`;
     if (n.selfSize) by.set(key, (by.get(key) ?? 0) + n.selfSize);
     for (const c of n.children) walk(c);
   };
@@ -163,10 +168,12 @@ async function main(): Promise<void> {
   const root = process.env.PROFILE_DIR ? path.resolve(process.env.PROFILE_DIR) : await mkdtemp(path.join(tmpdir(), 'pytor-profile-'));
   const work = await mkdtemp(path.join(tmpdir(), 'pytor-profile-work-'));
   const fx = await makeFixture(work, size, (s) => console.log(`profile: ${s}`));
+  const only = process.env.PROFILE_RUNS ? process.env.PROFILE_RUNS.split(',').map((x) => x.trim()) : undefined;
   const report: string[] = [`# pytor profile, ${sizeLabel(size)} on loopback against python3-libtorrent`];
   try {
     for (const what of ['down', 'seed'] as const) {
       for (const kind of ['cpu', 'heap', 'mem'] as Kind[]) {
+        if (only && !only.includes(`${what}-${kind}`)) continue;
         const dir = path.join(root, `${what}-${kind}`);
         await mkdir(dir, { recursive: true });
         if (what === 'down') await profileDownload(fx, kind, dir);

@@ -15,7 +15,7 @@ import { startLtSwarm } from '../test/interop/harness/lt-swarm.js';
 import { NAME, type Fixture } from './fixture.js';
 import { ProcWatch, procSample } from './proc.js';
 import type { RunResult } from './table.js';
-import { fmt, PYTOR_BIN, pytorLoopbackFlags } from './util.js';
+import { fmt, PYTOR_BIN, pytorLoopbackFlags, pytorNodeArgs } from './util.js';
 
 export type Seeder = 'pytor' | 'libtorrent' | 'aria2';
 export const SEEDERS: Seeder[] = ['pytor', 'libtorrent', 'aria2'];
@@ -45,7 +45,7 @@ export async function startPytorSeeder(fx: Fixture, timeoutMs: number, stateDir:
   proc = await spawnManaged({
     name: 'pytor-seed',
     cmd: process.execPath,
-    args: [PYTOR_BIN, 'seed', fx.torrentFile, '-d', fx.seedDir, '--no-trackers', '--bind', LOOPBACK, '--port', String(port), '--state-dir', stateDir, ...pytorLoopbackFlags('seed')],
+    args: [...pytorNodeArgs(), PYTOR_BIN, 'seed', fx.torrentFile, '-d', fx.seedDir, '--no-trackers', '--bind', LOOPBACK, '--port', String(port), '--state-dir', stateDir, ...pytorLoopbackFlags('seed')],
     // Printed once the check is done and the listen socket is up (not under --quiet/--json).
     readyLine: /^seeding .* on port \d+/,
     readyTimeoutMs: timeoutMs,

@@ -52,6 +52,14 @@ export function envList(name: string, def: string): string[] {
 
 export const PYTOR_BIN = path.resolve(process.cwd(), 'bin', 'pytor.js');
 
+/**
+ * Node flags for every pytor process the bench starts (PYTOR_NODE_ARGS, space-separated), to
+ * try a runtime setting without changing pytor, e.g. `--max-semi-space-size=2`.
+ */
+export function pytorNodeArgs(): string[] {
+  return (process.env.PYTOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 const loopbackFlags = new Map<string, string[]>();
 
 /**
