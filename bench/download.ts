@@ -26,8 +26,6 @@ export interface DownloadOptions {
   timeoutMs: number;
   keep: boolean;
   log: (s: string) => void;
-  /** Extra pytor arguments (e.g. profiling is done outside; kept for experiments). */
-  pytorArgs?: string[];
 }
 
 export async function benchDownload(fx: Fixture, opts: DownloadOptions): Promise<Map<string, RunResult[]>> {
@@ -127,7 +125,6 @@ async function runOne(
           '--quiet',
           '--json',
           ...pytorLoopbackFlags('download'),
-          ...(opts.pytorArgs ?? []),
         ],
         timeoutMs: opts.timeoutMs,
         onSpawn: ({ pid, wrapped }) => {

@@ -41,8 +41,7 @@ interface RunningSeeder {
 export async function startPytorSeeder(fx: Fixture, timeoutMs: number, stateDir: string): Promise<RunningSeeder> {
   const port = await freePort('tcp');
   const t0 = Date.now();
-  let proc: ManagedProcess;
-  proc = await spawnManaged({
+  const proc: ManagedProcess = await spawnManaged({
     name: 'pytor-seed',
     cmd: process.execPath,
     args: [...pytorNodeArgs(), PYTOR_BIN, 'seed', fx.torrentFile, '-d', fx.seedDir, '--no-trackers', '--bind', LOOPBACK, '--port', String(port), '--state-dir', stateDir, ...pytorLoopbackFlags('seed')],
