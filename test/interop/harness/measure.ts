@@ -51,6 +51,16 @@ function sampleProc(pid: number): { cpuSec: number; hwmKb: number } | undefined 
 
 const TAIL = 256 * 1024;
 
+/** The first child of `pid` (GNU time's one child is the measured program), if /proc shows it yet. */
+export function firstChild(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runMeasured(opts: {
   cmd: string;
   args: string[];
@@ -59,6 +69,11 @@ export async function runMeasured(opts: {
   timeoutMs: number;
   /** Use /proc polling even when GNU time exists. */
   noGnuTime?: boolean;
+  /**
+   * Called once spawned. `wrapped`: the pid is GNU time's, and the measured program is its
+   * child (see firstChild).
+   */
+  onSpawn?: (info: { pid: number; wrapped: boolean }) => void;
 }): Promise<MeasuredRun> {
   const gnuTime = opts.noGnuTime ? undefined : findGnuTime();
   const tmp = gnuTime ? await mkdtemp(path.join(tmpdir(), 'pytor-measure-')) : undefined;
@@ -76,6 +91,7 @@ export async function runMeasured(opts: {
     stderr += d.toString('utf8');
     if (stderr.length > TAIL) stderr = stderr.slice(-TAIL);
   });
+  if (opts.onSpawn && child.pid !== undefined) opts.onSpawn({ pid: child.pid, wrapped: gnuTime !== undefined });
   let timedOut = false;
   let last: { cpuSec: number; hwmKb: number } | undefined;
   // With GNU time the measured program is its child; /proc sampling is then only a fallback.
