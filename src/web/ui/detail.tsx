@@ -157,8 +157,8 @@ function Files({ data, onSet }: { data: DetailData; onSet: (args: Record<string,
                   <input type="checkbox" checked={wanted} aria-label={`Download ${f.name}`} onChange={(e) => onSet({ [(e.target as HTMLInputElement).checked ? 'files-wanted' : 'files-unwanted']: [i] })} />
                 </td>
                 <td class="path">{f.name}</td>
-                <td class="c-num">{formatBytes(f.length)}</td>
-                <td>
+                <td class="c-num size">{formatBytes(f.length)}</td>
+                <td class="file-progress">
                   <ProgressBar value={f.length > 0 ? f.bytesCompleted / f.length : 1} state={wanted ? 'downloading' : 'stopped'} label={`Progress of ${f.name}`} />
                 </td>
                 <td>
@@ -182,7 +182,7 @@ function Peers({ data }: { data: DetailData }) {
   if (peers.length === 0) return <p class="empty">No peers connected.</p>;
   return (
     <div class="scroll">
-      <table class="peers">
+      <table class="peers cards">
         <thead>
           <tr>
             <th scope="col">Address</th>
@@ -204,12 +204,12 @@ function Peers({ data }: { data: DetailData }) {
         <tbody>
           {peers.map((p) => (
             <tr key={`${p.address}:${p.port}`}>
-              <td class="mono">{p.address.includes(':') ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`}</td>
-              <td>{p.clientName || 'unknown'}</td>
-              <td class="mono">{p.flagStr}</td>
-              <td class="c-num">{formatRate(p.rateToClient)}</td>
-              <td class="c-num">{formatRate(p.rateToPeer)}</td>
-              <td class="c-num">{percent(p.progress)}</td>
+              <td class="mono" data-label="Address">{p.address.includes(':') ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`}</td>
+              <td data-label="Client">{p.clientName || 'unknown'}</td>
+              <td class="mono" data-label="Flags">{p.flagStr}</td>
+              <td class="c-num" data-label="Down">{formatRate(p.rateToClient)}</td>
+              <td class="c-num" data-label="Up">{formatRate(p.rateToPeer)}</td>
+              <td class="c-num" data-label="Has">{percent(p.progress)}</td>
             </tr>
           ))}
         </tbody>
@@ -225,7 +225,7 @@ function Trackers({ data }: { data: DetailData }) {
   const count = (n: number) => (n < 0 ? '–' : String(n));
   return (
     <div class="scroll">
-      <table class="trackers">
+      <table class="trackers cards">
         <thead>
           <tr>
             <th scope="col">Tracker</th>
@@ -242,11 +242,11 @@ function Trackers({ data }: { data: DetailData }) {
         <tbody>
           {trackers.map((t) => (
             <tr key={`${t.tier}:${t.announce}`}>
-              <td class="path">{t.announce}</td>
-              <td class={t.hasAnnounced && !t.lastAnnounceSucceeded ? 'error' : undefined}>{t.hasAnnounced ? `${t.lastAnnounceResult || (t.lastAnnounceSucceeded ? 'Success' : 'Failed')}, ${formatWhen(t.lastAnnounceTime, now)}` : 'not yet'}</td>
-              <td class="c-num">{count(t.seederCount)}</td>
-              <td class="c-num">{count(t.leecherCount)}</td>
-              <td>{formatWhen(t.nextAnnounceTime, now)}</td>
+              <td class="path wide" data-label="Tracker">{t.announce}</td>
+              <td class={t.hasAnnounced && !t.lastAnnounceSucceeded ? 'error wide' : 'wide'} data-label="Last announce">{t.hasAnnounced ? `${t.lastAnnounceResult || (t.lastAnnounceSucceeded ? 'Success' : 'Failed')}, ${formatWhen(t.lastAnnounceTime, now)}` : 'not yet'}</td>
+              <td class="c-num" data-label="Seeders">{count(t.seederCount)}</td>
+              <td class="c-num" data-label="Leechers">{count(t.leecherCount)}</td>
+              <td data-label="Next announce">{formatWhen(t.nextAnnounceTime, now)}</td>
             </tr>
           ))}
         </tbody>

@@ -77,7 +77,7 @@ export function TorrentTable(props: {
                   {t.name}
                 </button>
               </td>
-              <td class="c-num" data-label="Size">
+              <td class="c-num c-size" data-label="Size">
                 {t.sizeWhenDone > 0 ? formatBytes(t.sizeWhenDone) : '–'}
               </td>
               <td class="c-progress" data-label="Progress">
@@ -86,19 +86,19 @@ export function TorrentTable(props: {
               <td class={`c-state state-${state}`} data-label="State">
                 {stateText(t)}
               </td>
-              <td class="c-num" data-label="Down">
+              <td class="c-num c-down" data-label="Down">
                 {formatRate(t.rateDownload)}
               </td>
-              <td class="c-num" data-label="Up">
+              <td class="c-num c-up" data-label="Up">
                 {formatRate(t.rateUpload)}
               </td>
-              <td class="c-num" data-label="ETA">
+              <td class="c-num c-eta" data-label="ETA">
                 {state === 'downloading' ? formatEta(t.eta) : '–'}
               </td>
-              <td class="c-num" data-label="Peers">
+              <td class="c-num c-peers" data-label="Peers">
                 {t.peersConnected}
               </td>
-              <td class="c-num" data-label="Ratio">
+              <td class="c-num c-ratio" data-label="Ratio">
                 {formatRatio(t.uploadRatio)}
               </td>
               <td class="c-actions">

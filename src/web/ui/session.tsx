@@ -53,7 +53,7 @@ function RateChart({ samples }: { samples: RateSample[] }) {
         legend: { show: false },
         cursor: { show: false },
         padding: [8, 8, 0, 0],
-        scales: { x: { time: true, range: (_u, _min, max) => [max - WINDOW_SECONDS, max] }, y: { range: (_u, _min, max) => [0, Math.max(1000, max * 1.1)] } },
+        scales: { x: { time: true, range: () => [Date.now() / 1000 - WINDOW_SECONDS, Date.now() / 1000] }, y: { range: (_u, _min, max) => [0, Math.max(1000, max * 1.1)] } },
         axes: [
           { ...axis, space: 60 },
           { ...axis, size: 70, values: (_u, vals) => vals.map((v) => formatRate(v)) },
