@@ -224,7 +224,6 @@ test('detail tabs: files (wanted, priority, progress), peers, trackers, and the 
     const first = await files.locator('tbody tr').first().innerText();
     assert.match(first, /DVD-1\.iso[\s\S]*944 MB[\s\S]*56\.0%/);
     assert.equal(await files.getByLabel('Priority of debian-12.8.0-amd64-DVD/debian-12.8.0-amd64-DVD-1.iso').inputValue(), 'high');
-    await screenshot(page, 'detail-desktop');
     await noSeriousA11y(page, 'detail, files');
     await files.getByLabel('Download debian-12.8.0-amd64-DVD/debian-12.8.0-amd64-DVD-2.iso').uncheck();
     await until('unwanted sent', () => ui.engine.calls.some((c) => c.method === 'setFiles' && JSON.stringify(c.args) === JSON.stringify([1, { unwanted: [1] }])));
@@ -387,7 +386,7 @@ test('behind HTTP Basic auth: no login, no page; with the browser login, the pag
   });
 });
 
-test('desktop screenshot of the list with a chart of the last minutes (fake page clock)', { skip: missing }, async () => {
+test('desktop screenshots of the list and the detail with a chart of the last minutes (fake page clock)', { skip: missing }, async () => {
   const ui = await startUi();
   const context = await newContext(browser);
   try {
@@ -409,6 +408,11 @@ test('desktop screenshot of the list with a chart of the last minutes (fake page
     await page.clock.runFor(1000);
     await until('rates shown', async () => (await page.getByTestId('total-down').innerText()) !== '0 B/s');
     await screenshot(page, 'list-desktop');
+    // The detail under the same chart.
+    await page.getByRole('button', { name: 'debian-12.8.0-amd64-DVD', exact: true }).click();
+    for (let s = 0; s < 3; s++) await page.clock.runFor(1000);
+    await until('files', async () => (await page.locator('#detail').getByRole('tabpanel').locator('tbody tr').count()) === 3);
+    await screenshot(page, 'detail-desktop');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

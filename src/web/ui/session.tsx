@@ -52,7 +52,7 @@ function RateChart({ samples }: { samples: RateSample[] }) {
         height: 130,
         legend: { show: false },
         cursor: { show: false },
-        padding: [8, 8, 0, 0],
+        padding: [8, 28, 0, 0],
         scales: { x: { time: true, range: () => [Date.now() / 1000 - WINDOW_SECONDS, Date.now() / 1000] }, y: { range: (_u, _min, max) => [0, Math.max(1000, max * 1.1)] } },
         axes: [
           { ...axis, space: 60 },
