@@ -15,7 +15,7 @@ import { startLibtorrentSeeder } from '../interop/harness/libtorrent.js';
 import { verifyPayload, type PayloadSpec } from '../interop/harness/payload.js';
 import { freePort } from '../interop/harness/ports.js';
 import { startBittorrentTracker } from '../interop/harness/trackers.js';
-import { makeFixture, spawnPytor } from '../interop/pytor-helpers.js';
+import { makeFixture, spawnPytor, startThrottleProxy } from '../interop/pytor-helpers.js';
 import { axeSerious, browserMissing, launchBrowser, newContext, screenshot, watchConsole } from './browser.js';
 import { until } from './fixture.js';
 
@@ -34,15 +34,36 @@ function daemonMissing(): string | undefined {
 
 const skip = browserMissing() ?? daemonMissing();
 
+/** One RPC call from the test itself, with the session-id handshake, to check what the page did. */
+async function rpc(base: string, method: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  let id = '';
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`${base}/transmission/rpc`, { method: 'POST', headers: { 'X-Transmission-Session-Id': id }, body: JSON.stringify({ method, arguments: args }) });
+    if (res.status === 409) {
+      id = res.headers.get('X-Transmission-Session-Id') ?? '';
+      continue;
+    }
+    const body = (await res.json()) as { result: string; arguments: Record<string, unknown> };
+    if (body.result !== 'success') throw new Error(`${method}: ${body.result}`);
+    return body.arguments;
+  }
+  throw new Error(`${method}: no session id`);
+}
+
 test('the web UI drives the real daemon: magnet from a libtorrent seeder, .torrent upload with a file left out, pause/resume, remove with data', { skip, timeout: 300_000 }, async (t) => {
   // A tracker for the uploaded .torrent; the magnet names its seeder with x.pe only.
   const tracker = await startBittorrentTracker();
   t.after(() => tracker.stop());
 
-  const magnetSpec: PayloadSpec = { files: [{ path: 'web-magnet.bin', size: 24 * 1024 * 1024 + 12345 }] };
+  const magnetSpec: PayloadSpec = { files: [{ path: 'web-magnet.bin', size: 12 * 1024 * 1024 + 12345 }] };
   const mf = await makeFixture(t, { name: 'web-magnet.bin', spec: magnetSpec, seed: 'web-magnet', pieceLength: PIECE });
   const magnetSeeder = await startLibtorrentSeeder({ torrentFile: mf.torrentFile, dataDir: mf.seedDir, port: await freePort('both') });
   t.after(() => magnetSeeder.stop());
+  // The magnet's x.pe names the seeder through a proxy passing 3 MB/s, so the transfer lasts a
+  // few seconds whatever the machine: long enough to see the seeder in the peers tab (a seeder
+  // and a finished leecher drop their connection).
+  const proxy = await startThrottleProxy(magnetSeeder.port, 3_000_000);
+  t.after(() => proxy.stop());
 
   // Files of whole pieces, so a piece of the unticked file never touches its neighbours.
   const uploadSpec: PayloadSpec = {
@@ -75,13 +96,30 @@ test('the web UI drives the real daemon: magnet from a libtorrent seeder, .torre
   await page.getByRole('heading', { name: /Torrents/ }).waitFor();
   const row = (name: string) => page.locator('table.list tbody tr', { has: page.getByRole('button', { name, exact: true }) });
 
-  // A download limit from the page keeps the transfer slow enough to see the seeder connected.
+  // Global speed limits from the page reach the daemon (asked directly over the RPC).
   await page.getByLabel('Download limit').fill('1000');
+  await page.getByLabel('Upload limit').fill('250');
   await page.getByRole('button', { name: 'Set limits' }).click();
-  await until('the limit to be taken', async () => (await page.getByLabel('Download limit').inputValue()) === '1000');
+  await until('the limits set in the daemon', async () => {
+    const s = await rpc(base, 'session-get');
+    return s['speed-limit-down-enabled'] === true && s['speed-limit-down'] === 1000 && s['speed-limit-up-enabled'] === true && s['speed-limit-up'] === 250;
+  }, 15_000);
+  await page.getByLabel('Download limit').fill('');
+  await page.getByLabel('Upload limit').fill('');
+  await page.getByRole('button', { name: 'Set limits' }).click();
+  await until('the limits lifted in the daemon', async () => {
+    const s = await rpc(base, 'session-get');
+    return s['speed-limit-down-enabled'] === false && s['speed-limit-up-enabled'] === false;
+  }, 15_000);
+  await until('free space shown', async () => /B$/.test(await page.getByTestId('free-space').innerText()), 15_000);
+  assert.equal(await page.getByTestId('dht').innerText(), 'off');
+  // The peer port the page shows is the one the daemon printed.
+  const peerPort = /peers on port (\d+)/.exec(daemon.stdout())?.[1];
+  assert.ok(peerPort, daemon.stdout());
+  await until('the peer port', async () => (await page.getByTestId('peer-port').innerText()) === peerPort, 10_000);
 
   // 1. A magnet link with the seeder as x.pe.
-  const magnet = `${formatMagnet({ infoHashHex: mf.made.infoHash, name: 'web-magnet.bin' })}&x.pe=127.0.0.1:${magnetSeeder.port}`;
+  const magnet = `${formatMagnet({ infoHashHex: mf.made.infoHash, name: 'web-magnet.bin' })}&x.pe=127.0.0.1:${proxy.port}`;
   await page.getByRole('button', { name: 'Add torrent' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add a torrent' });
   await dialog.getByLabel('Magnet link or URL').fill(magnet);
@@ -91,11 +129,9 @@ test('the web UI drives the real daemon: magnet from a libtorrent seeder, .torre
   await page.getByRole('button', { name: 'web-magnet.bin', exact: true }).click();
   await page.getByRole('tab', { name: 'Peers' }).click();
   const panel = page.locator('#detail').getByRole('tabpanel');
-  await until('the seeder in the peers tab', async () => (await panel.innerText()).includes(`127.0.0.1:${magnetSeeder.port}`), 60_000);
+  await until('the seeder in the peers tab', async () => (await panel.innerText()).includes(`127.0.0.1:${proxy.port}`), 60_000);
   assert.match(await panel.innerText(), /libtorrent/i);
   await screenshot(page, 'e2e-peers-desktop');
-  await page.getByLabel('Download limit').fill('');
-  await page.getByRole('button', { name: 'Set limits' }).click();
   await until('the magnet at 100%', async () => (await row('web-magnet.bin').innerText()).includes('100%'), 120_000);
   assert.match(await row('web-magnet.bin').innerText(), /Seeding/);
   assert.deepEqual(await verifyPayload(downloads, magnetSpec, mf.seed), []);

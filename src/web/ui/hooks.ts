@@ -22,11 +22,5 @@ export function usePoll(tick: () => Promise<void>, ms: number, deps: readonly un
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ms, ...deps]);
-}
-
-/** Whether the system asks for a dark scheme, following changes. */
-export function prefersDark(): boolean {
-  return window.matchMedia('(prefers-color-scheme: dark)').matches;
 }
