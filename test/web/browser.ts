@@ -3,6 +3,7 @@
 // and an axe-core run on demand.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -54,8 +55,11 @@ export async function axeSerious(page: Page): Promise<AxeViolation[]> {
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-/** docs/screenshots in the repo (tests run with cwd = the repo root). */
-export const SCREENSHOT_DIR = path.resolve(process.cwd(), 'docs', 'screenshots');
+/**
+ * Where the screenshots go: PYTOR_SCREENSHOTS=docs/screenshots refreshes the committed ones
+ * (for the README); by default a folder in the temp dir, so a test run leaves the checkout alone.
+ */
+export const SCREENSHOT_DIR = process.env.PYTOR_SCREENSHOTS ? path.resolve(process.cwd(), process.env.PYTOR_SCREENSHOTS) : path.join(tmpdir(), 'pytor-web-screenshots');
 
 /** A PNG of the whole page, or with `viewport` of what the screen shows now. */
 export async function screenshot(page: Page, name: string, opts: { viewport?: boolean } = {}): Promise<string> {

@@ -2,7 +2,7 @@
 // list shows and how it follows the engine, adding (magnet, .torrent upload with a file left
 // out), pause/resume/verify/remove, the detail tabs and the piece map, sorting and filtering,
 // keyboard only, a phone, the dark scheme, HTTP Basic auth, axe-core, and no console errors.
-// The screenshots in docs/screenshots are written here.
+// The screenshots for the README are written here (PYTOR_SCREENSHOTS=docs/screenshots).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
