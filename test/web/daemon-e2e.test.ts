@@ -82,9 +82,14 @@ test('the web UI drives the real daemon: magnet from a libtorrent seeder, .torre
   const downloads = path.join(work, 'downloads');
   const rpcPort = await freePort('tcp');
   const daemon = spawnPytor(t, ['daemon', '--rpc-port', String(rpcPort), '--rpc-bind', '127.0.0.1', '--download-dir', downloads, '--state-dir', path.join(work, 'state'), '--port', '0', '--no-dht'], { timeoutMs: 280_000 });
-  await until('the daemon to listen', () => /RPC on http:\/\/127\.0\.0\.1:\d+\/transmission\/rpc/.test(daemon.stdout()), 30_000).catch((err: Error) => {
+  let exited = false;
+  void daemon.exited.then(() => (exited = true));
+  await until('the daemon to listen', () => {
+    return exited || /RPC on http:\/\/127\.0\.0\.1:\d+\/transmission\/rpc/.test(daemon.stdout());
+  }, 30_000).catch((err: Error) => {
     throw new Error(`${err.message}\n--- stdout ---\n${daemon.stdout()}\n--- stderr ---\n${daemon.stderr()}`);
   });
+  if (exited) throw new Error(`the daemon exited before listening\n--- stdout ---\n${daemon.stdout()}\n--- stderr ---\n${daemon.stderr()}`);
   const base = /RPC on (http:\/\/127\.0\.0\.1:\d+)\//.exec(daemon.stdout())![1]!;
 
   const browser = await launchBrowser();
