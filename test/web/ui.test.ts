@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { encode } from '../../src/bencode/index.js';
 import { axeSerious, browserMissing, launchBrowser, newContext, screenshot, watchConsole } from './browser.js';
+import { startRpcServer } from '../../src/rpc/index.js';
+import { webUiHandler } from '../../src/web/index.js';
+import { makeTorrent, MemoryEngine } from '../rpc/memory-engine.js';
 import { rowText, startUi, tabTo, until, type UiServer } from './fixture.js';
 
 const missing = browserMissing();
@@ -417,5 +420,60 @@ test('desktop screenshots of the list and the detail with a chart of the last mi
   } finally {
     await context.close();
     await ui.close();
+  }
+});
+
+test('a .torrent dropped anywhere on the page opens the add dialog with its files', { skip: missing }, async () => {
+  await withPage({}, async ({ page, ui }) => {
+    const transfer = await page.evaluateHandle((b64) => {
+      const g = globalThis as unknown as { atob(s: string): string; DataTransfer: new () => { items: { add(f: unknown): void } }; File: new (parts: unknown[], name: string, opts: unknown) => unknown };
+      const bytes = Uint8Array.from(g.atob(b64), (c) => c.charCodeAt(0));
+      const dt = new g.DataTransfer();
+      dt.items.add(new g.File([bytes], 'field-recordings.torrent', { type: 'application/x-bittorrent' }));
+      return dt;
+    }, multiFileTorrent().toString('base64'));
+    await page.dispatchEvent('section.torrents', 'drop', { dataTransfer: transfer });
+    const dialog = page.getByRole('dialog', { name: 'Add a torrent' });
+    const files = dialog.getByRole('group', { name: /Files of field-recordings/ });
+    await until('files listed', async () => (await files.locator('li').count()) === 3);
+    await dialog.getByRole('button', { name: 'None' }).click();
+    await files.getByLabel('notes.txt').check();
+    await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.deepEqual(ui.engine.calls.find((c) => c.method === 'add')?.args[1], { downloadDir: '/srv/downloads', paused: false, filesUnwanted: [0, 1] });
+  });
+});
+
+test('a restarted daemon: the page says it cannot reach it, then renews the session id (409) and carries on', { skip: missing }, async () => {
+  const first = await startUi();
+  const port = first.server.port;
+  const context = await newContext(browser);
+  let second: Awaited<ReturnType<typeof startRpcServer>> | undefined;
+  try {
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    await page.goto(first.url);
+    await until('rows', async () => (await page.locator('table.list tbody tr').count()) === 6);
+    await first.close();
+    await until('the banner', async () => (await page.getByRole('alert').count()) === 1 && (await page.getByRole('alert').innerText()).includes('Cannot reach the daemon'));
+    // Same port, new session id, other torrents.
+    const engine = new MemoryEngine();
+    engine.put(makeTorrent(1, { name: 'after-restart' }));
+    second = await startRpcServer({ engine, port, staticHandler: webUiHandler() });
+    assert.notEqual(second.sessionId, first.server.sessionId);
+    await until('the new list', async () => (await page.locator('table.list tbody tr').count()) === 1 && (await rowText(page, 1)).includes('after-restart'));
+    assert.equal(await page.getByRole('alert').count(), 0);
+    await page.getByRole('button', { name: 'Pause after-restart' }).click();
+    await until('stopped', () => engine.calls.some((c) => c.method === 'stop'));
+    // What the browser logged: the refused connections while it was down and the one 409 that
+    // handed out the new id; nothing else.
+    const unexpected = problems.filter((p) => !/ERR_CONNECTION_REFUSED|status of 409/.test(p));
+    assert.deepEqual(unexpected, []);
+    assert.ok(problems.some((p) => p.includes('status of 409')), problems.join('\n'));
+  } finally {
+    await context.close();
+    await second?.close();
+    // Closing twice is harmless; this one matters when the test failed before the restart.
+    await first.close();
   }
 });
