@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 
 /**
- * Calls `tick` now and then every `ms` after the previous call finished (never two at once);
+ * Calls `tick` now and then every `ms` (never two at once: a slow call delays the next);
  * stops when the component goes away. `tick` may change between renders.
  */
 export function usePoll(tick: () => Promise<void>, ms: number, deps: readonly unknown[] = []): void {
@@ -11,10 +11,12 @@ export function usePoll(tick: () => Promise<void>, ms: number, deps: readonly un
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const run = async () => {
+      const started = Date.now();
       try {
         await latest.current();
       } finally {
-        if (!stopped) timer = setTimeout(run, ms);
+        // Every `ms` from start to start, so what is shown is never older than that plus one round trip.
+        if (!stopped) timer = setTimeout(run, Math.max(0, ms - (Date.now() - started)));
       }
     };
     void run();
