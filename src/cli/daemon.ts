@@ -11,6 +11,7 @@ import { ClientEngine } from '../rpc/client-engine.js';
 import { checkBinding, DEFAULT_RPC_HOST, DEFAULT_RPC_PORT, RPC_PATH, startRpcServer, type RpcServer } from '../rpc/index.js';
 import { addDhtOptions, dhtSettings, encryptionMode, portNumber, positiveInt, type DhtCliOptions } from './options.js';
 import type { EncryptionPolicy } from '../mse/index.js';
+import { webUiHandler } from '../web/index.js';
 import { safeText } from './terminal.js';
 
 const log = createDebug('pytor:daemon');
@@ -102,7 +103,8 @@ export async function runDaemon(opts: DaemonOptions, version: string): Promise<n
       version,
       note,
     });
-    server = await startRpcServer({ engine, port: opts.rpcPort, host: opts.rpcBind, auth, hostWhitelist: opts.rpcHostWhitelist });
+    // GET / serves the web UI, behind the same Host check and login as the RPC.
+    server = await startRpcServer({ engine, port: opts.rpcPort, host: opts.rpcBind, auth, hostWhitelist: opts.rpcHostWhitelist, staticHandler: webUiHandler() });
   } catch (err) {
     await (engine ? engine.close() : client.close());
     throw err;

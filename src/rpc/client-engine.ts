@@ -333,6 +333,7 @@ export class ClientEngine implements RpcEngine {
       peerLimitPerTorrent: this.settings.peerLimitPerTorrent,
       startAddedTorrents: this.settings.startAddedTorrents,
       dhtEnabled: client.dht !== undefined,
+      dhtNodes: client.dht?.stats().nodes,
       pexEnabled: true,
       lpdEnabled: false,
       utpEnabled: false,

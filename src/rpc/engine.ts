@@ -219,6 +219,8 @@ export interface SessionSettings {
   readonly peerLimitPerTorrent: number;
   readonly startAddedTorrents: boolean;
   readonly dhtEnabled: boolean;
+  /** Nodes in the DHT routing table, when the engine runs a DHT node (session-get's `pytor-dht-nodes`). */
+  readonly dhtNodes?: number;
   readonly pexEnabled: boolean;
   readonly lpdEnabled: boolean;
   readonly utpEnabled: boolean;

@@ -319,6 +319,8 @@ export function sessionArguments(s: SessionSettings, sessionId: string): Record<
     'cache-size-mb': 4,
     'config-dir': s.configDir,
     'dht-enabled': s.dhtEnabled,
+    // Not in Transmission: the web UI shows it; other clients ignore unknown keys.
+    ...(s.dhtNodes !== undefined ? { 'pytor-dht-nodes': s.dhtNodes } : {}),
     'download-dir': s.downloadDir,
     'download-queue-enabled': false,
     'download-queue-size': 5,

@@ -34,9 +34,14 @@ export interface RpcServerOptions {
    * Serves anything that is not the RPC (the web UI), after the Host and auth checks; returns
    * false to let the server answer 404.
    */
-  readonly staticHandler?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  readonly staticHandler?: (req: IncomingMessage, res: ServerResponse, ctx: StaticContext) => boolean;
   /** Milliseconds since the epoch (tests). */
   readonly now?: () => number;
+}
+
+/** What the static hook may put in a page: the session id, so the web UI's first RPC needs no 409 round. */
+export interface StaticContext {
+  readonly sessionId: string;
 }
 
 export interface RpcServer {
@@ -100,7 +105,7 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     // The web UI (static hook) sits behind the same Host and auth checks; only the RPC needs the session id.
     const path = (req.url ?? '/').split('?')[0];
     if (path !== RPC_PATH && path !== `${RPC_PATH}/`) {
-      if (opts.staticHandler?.(req, res)) return;
+      if (opts.staticHandler?.(req, res, { sessionId })) return;
       sendText(res, 404, 'not found');
       return;
     }
