@@ -12,6 +12,7 @@ import { torrentFromInfo, trackerTiers, type Torrent } from '../metainfo/index.j
 import { formatAddress, type PeerAddress } from '../peer/address.js';
 import type { Handshake } from '../peer/connection.js';
 import type { PeerStream } from '../peer/stream.js';
+import { clientName } from '../peer/client-name.js';
 import type { UtpConnector } from '../peer/dial.js';
 import { pieceTrust, type ResumeData } from '../storage/index.js';
 import { Announcer } from '../session/announcer.js';
@@ -344,6 +345,8 @@ export class ClientTorrent extends EventEmitter {
     session.on('piece-failed', (index: number, peers: string[]) => this.emit('piece-failed', index, peers));
     session.on('error', (err: Error) => this.fail(err));
     session.on('complete', () => {
+      // Seeding from this moment, not from the next tick: a status read now says so.
+      if (this.state === 'downloading') this.state = 'seeding';
       this.seedingSince = this.ctx.now();
       // Data that was complete on disk from the start was never "completed" by this run.
       if (this.announcing) this.announcer?.completed();
@@ -485,7 +488,7 @@ export class ClientTorrent extends EventEmitter {
       metadata: this.fetcher?.stats(),
       peers: (session?.connectedPeers() ?? []).map((p) => ({
         address: formatAddress(p.address),
-        client: printableClient(p.remote?.peerId),
+        client: clientName(p.remote?.peerId, typeof p.ext.clientVersion === 'string' ? p.ext.clientVersion : undefined),
         downloadRate: p.downloadRate,
         uploadRate: p.uploadRate,
         progress: p.has.count / Math.max(1, p.has.pieceCount),
@@ -496,10 +499,4 @@ export class ClientTorrent extends EventEmitter {
       trackers: [...this.trackerStatus.values()],
     };
   }
-}
-
-function printableClient(peerId: Buffer | undefined): string {
-  if (!peerId) return '';
-  const head = peerId.subarray(0, 8);
-  return [...head].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
 }

@@ -4,7 +4,7 @@
 // Client.add / restart / remove. What the engine cannot do yet (file selection, speed limits,
 // moving data, reannounce) is refused with a one-line error, never faked.
 import { statfs } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import createDebug from 'debug';
 import {
   deleteTorrentData,
@@ -373,12 +373,19 @@ export class ClientEngine implements RpcEngine {
     return { current, cumulative: current };
   }
 
+  /** Free space where `dir` is or will be: a folder not made yet lives on its nearest existing parent's disk. */
   async freeSpace(dir: string): Promise<number> {
-    try {
-      const s = await statfs(dir);
-      return s.bavail * s.bsize;
-    } catch (err) {
-      throw new Error(`cannot tell the free space of ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    let at = resolve(dir);
+    for (;;) {
+      try {
+        const s = await statfs(at);
+        return s.bavail * s.bsize;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const parent = dirname(at);
+        if (code !== 'ENOENT' || parent === at) throw new Error(`cannot tell the free space of ${dir}: ${code ?? (err as Error).message}`);
+        at = parent;
+      }
     }
   }
 

@@ -150,6 +150,7 @@ export class SessionExtensions {
     if (h.m.ut_pex !== undefined) state.utPex = h.m.ut_pex;
     if (h.p !== undefined) state.listenPort = h.p;
     if (h.reqq !== undefined) peer.maxRequests = h.reqq;
+    if (h.v !== undefined) peer.ext.clientVersion = h.v;
     log('%s: %s, ut_metadata %d, ut_pex %d, reqq %s', peer.label, h.v ?? '?', state.utMetadata, state.utPex, h.reqq ?? '-');
   }
 
