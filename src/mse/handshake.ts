@@ -302,8 +302,10 @@ export class MseInitiator extends MseMachine {
 export interface ReceiverOptions {
   /** The info-hash whose HASH('req2', ·) is `req2`, if we serve it (see makeInfoHashFinder). */
   readonly findInfoHash: (req2: Buffer) => Buffer | undefined;
-  /** Methods we accept (CRYPTO_* bits); RC4 is chosen whenever both sides allow it. */
+  /** Methods we accept (CRYPTO_* bits); RC4 is chosen whenever both sides allow it... */
   readonly allowed: number;
+  /** ...unless this is set: then plaintext when the initiator offers both (libtorrent's default). */
+  readonly preferPlaintext?: boolean;
   readonly random?: RandomBytes;
   /** Bound on the initiator's IA (default 65535, the most the length field can say). */
   readonly maxInitialPayload?: number;
@@ -379,8 +381,8 @@ export class MseReceiver extends MseMachine {
           if (vc.some((b) => b !== 0)) return new MseError('EMSE_BAD_VC', { vc: vc.toString('hex') });
           const provided = field.readUInt32BE(VC_LENGTH);
           const common = provided & this.opts.allowed;
-          if ((common & CRYPTO_RC4) !== 0) this.selected = 'rc4';
-          else if ((common & CRYPTO_PLAINTEXT) !== 0) this.selected = 'plaintext';
+          if ((common & CRYPTO_PLAINTEXT) !== 0 && (this.opts.preferPlaintext || (common & CRYPTO_RC4) === 0)) this.selected = 'plaintext';
+          else if ((common & CRYPTO_RC4) !== 0) this.selected = 'rc4';
           else return new MseError('EMSE_NO_COMMON_METHOD', { provided, allowed: this.opts.allowed });
           this.padC = field.readUInt16BE(VC_LENGTH + 4);
           if (this.padC > MAX_PAD) return new MseError('EMSE_BAD_LENGTH', { field: 'padC', length: this.padC, max: MAX_PAD });

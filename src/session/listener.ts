@@ -163,13 +163,21 @@ export class PeerListener {
       acceptIncoming(socket as Socket, first, { findInfoHash: finder, policy: this.encryption === 'require' ? 'require' : 'prefer', timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
         (accepted) => {
           let got = accepted.rest;
-          if (handshakeFrom(accepted.socket, got)) return;
+          let stream: PeerStream = accepted.socket;
+          // Plaintext mode: only the handshake was obfuscated; the raw socket carries the rest.
+          const raw = accepted.encrypted ? undefined : accepted.socket.detach();
+          if (raw) {
+            stream = raw.socket;
+            if (raw.pending.length > 0) got = Buffer.concat([got, raw.pending]);
+          }
+          if (handshakeFrom(stream, got)) return;
           const more = (chunk: Buffer) => {
             got = Buffer.concat([got, chunk]);
             if (got.length > HANDSHAKE_LENGTH * 4) return drop('no handshake after the encryption handshake');
-            if (handshakeFrom(accepted.socket, got)) accepted.socket.off('data', more);
+            if (handshakeFrom(stream, got)) stream.off('data', more);
           };
-          accepted.socket.on('data', more);
+          stream.on('data', more);
+          stream.resume();
         },
         (err: Error) => drop(`encryption: ${err.message}`),
       );

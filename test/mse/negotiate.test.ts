@@ -134,7 +134,8 @@ async function readExactly(stream: NodeJS.ReadableStream, n: number, first: Buff
 }
 
 test('MSE over loopback: IA, then megabytes both ways through the streams, then a clean close', async () => {
-  const srv = await serve('prefer');
+  // The receiver insists on RC4 (a 'prefer' one takes plaintext when offered both: next test).
+  const srv = await serve('require');
   try {
     const sock = await dialer(srv.port)();
     const out = await connectEncrypted(sock, { infoHash: INFO_HASH, policy: 'prefer', initialPayload: PLAIN, random: seededRandom(5), timeoutMs: 5000 });
@@ -284,6 +285,20 @@ test('MseStream backpressure: writes pile up in writableLength while the peer do
     assert.ok(all.every((b) => b === 7));
     out.socket.destroy();
     await once(acc.socket, 'close');
+  } finally {
+    await srv.close();
+  }
+});
+
+test("a 'prefer' receiver picks MSE's plaintext mode when the initiator offers both, RC4 when it offers only RC4", async () => {
+  const srv = await serve('prefer');
+  try {
+    const both = await connectEncrypted(await dialer(srv.port)(), { infoHash: INFO_HASH, policy: 'prefer', random: seededRandom(7), timeoutMs: 5000 });
+    assert.equal(both.method, 'plaintext');
+    both.socket.destroy();
+    const rc4 = await connectEncrypted(await dialer(srv.port)(), { infoHash: INFO_HASH, policy: 'require', random: seededRandom(8), timeoutMs: 5000 });
+    assert.equal(rc4.method, 'rc4');
+    rc4.socket.destroy();
   } finally {
     await srv.close();
   }
