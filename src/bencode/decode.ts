@@ -23,12 +23,36 @@ export const MAX_INTEGER_DIGITS = 256;
 export interface DecodeOptions {
   /** Deepest nesting of lists and dicts accepted. */
   readonly maxDepth?: number;
+  /**
+   * Read the non-canonical bencode that libtorrent and Transmission read in .torrent files:
+   * leading zeros in integers and string lengths, and duplicate dictionary keys (the FIRST one
+   * wins, as in libtorrent 2.0, whose dict lookup returns the first match). Every bound stays as
+   * strict; negative zero, non-digits, missing ends are still refused. What was read this way is
+   * reported in `nonCanonical`. Only for .torrent files a user opens: bytes from the network
+   * (wire, trackers, KRPC, BEP 9 metadata) are decoded strictly, where one encoding per value
+   * matters and nobody produces anything else.
+   */
+  readonly lenient?: boolean;
+}
+
+export type NonCanonicalKind = 'leading-zero-integer' | 'leading-zero-length' | 'duplicate-key';
+
+/** One kind of non-canonical bencode met in lenient mode: where first, and how often. */
+export interface NonCanonical {
+  readonly kind: NonCanonicalKind;
+  /** Byte offset of the first occurrence (the digits, or the second key). */
+  readonly at: number;
+  readonly count: number;
+  /** For 'duplicate-key': the first duplicated key, printable (non-ASCII as `?`, cut at 40). */
+  readonly key?: string;
 }
 
 export interface DecodedPrefix {
   readonly value: BValue;
   /** Offset just past the value. */
   readonly end: number;
+  /** Lenient mode only: at most one entry per kind (bounded whatever the input). */
+  readonly nonCanonical?: readonly NonCanonical[];
 }
 
 /**
@@ -47,19 +71,29 @@ export function decode(input: Uint8Array, options: DecodeOptions = {}): BValue {
  */
 export function decodePrefix(input: Uint8Array, offset = 0, options: DecodeOptions = {}): DecodedPrefix {
   const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  const decoder = new Decoder(buf, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  const decoder = new Decoder(buf, options.maxDepth ?? DEFAULT_MAX_DEPTH, options.lenient === true);
   decoder.pos = offset;
   const value = decoder.value(0);
-  return { value, end: decoder.pos };
+  return options.lenient === true ? { value, end: decoder.pos, nonCanonical: [...decoder.notes.values()] } : { value, end: decoder.pos };
 }
 
 class Decoder {
   pos = 0;
+  /** One entry per kind, so a file of a million `i00e` costs one entry, not a million. */
+  readonly notes = new Map<NonCanonicalKind, NonCanonical>();
 
   constructor(
     private readonly buf: Buffer,
     private readonly maxDepth: number,
+    private readonly lenient: boolean,
   ) {}
+
+  /** Refuses in strict mode; in lenient mode counts it and goes on. */
+  private nonCanonical(kind: NonCanonicalKind, reason: string, at: number, key?: string): void {
+    if (!this.lenient) this.fail(reason, at);
+    const seen = this.notes.get(kind);
+    this.notes.set(kind, seen ? { ...seen, count: seen.count + 1 } : { kind, at, count: 1, ...(key === undefined ? {} : { key }) });
+  }
 
   private fail(reason: string, at = this.pos): never {
     throw new BencodeError(at, reason);
@@ -101,8 +135,13 @@ class Decoder {
     const digits = this.pos - digitsStart;
     if (digits === 0) this.fail('empty integer', start);
     if (this.buf[digitsStart] === CH_0) {
-      if (digits > 1) this.fail('leading zero in integer', digitsStart);
-      if (negative) this.fail('negative zero', start);
+      if (digits > 1) this.nonCanonical('leading-zero-integer', 'leading zero in integer', digitsStart);
+      if (negative) {
+        // Lenient mode still refuses `i-00e`: negative zero has no meaning in either mode.
+        let firstNonZero = digitsStart;
+        while (firstNonZero < this.pos && this.buf[firstNonZero] === CH_0) firstNonZero++;
+        if (firstNonZero === this.pos) this.fail('negative zero', start);
+      }
     }
     const text = this.buf.toString('latin1', digitsStart, this.pos);
     this.pos++; // 'e'
@@ -125,7 +164,7 @@ class Decoder {
       this.pos++;
       if (this.pos - start > MAX_LENGTH_DIGITS) this.fail('string length too large', start);
     }
-    if (this.buf[start] === CH_0 && this.pos - start > 1) this.fail('leading zero in string length', start);
+    if (this.buf[start] === CH_0 && this.pos - start > 1) this.nonCanonical('leading-zero-length', 'leading zero in string length', start);
     const length = Number(this.buf.toString('latin1', start, this.pos));
     this.pos++; // ':'
     if (length > this.buf.length - this.pos) {
@@ -156,10 +195,14 @@ class Decoder {
       if (c < CH_0 || c > CH_9) this.fail('dictionary key is not a string');
       const keyBytes = this.bytes();
       const key = keyBytes.toString('latin1');
-      if (entries.has(key)) this.fail(`duplicate dictionary key "${printable(key)}"`, keyAt);
+      const duplicate = entries.has(key);
+      if (duplicate) this.nonCanonical('duplicate-key', `duplicate dictionary key "${printable(key)}"`, keyAt, printable(key));
       if (previousKey !== undefined && Buffer.compare(previousKey, keyBytes) > 0) sorted = false;
       previousKey = keyBytes;
-      entries.set(key, this.value(depth));
+      // The value of a duplicate is still decoded (it must be well-formed and bounded), then
+      // dropped: the first one wins, as in libtorrent.
+      const value = this.value(depth);
+      if (!duplicate) entries.set(key, value);
     }
     this.pos++;
     return new BDict(entries, { start, end: this.pos }, sorted);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BDict, decode, decodePrefix, isBytes, isDict, isList, type BValue } from '../bencode/index.js';
+import { BDict, decode, decodePrefix, isBytes, isDict, isList, type BValue, type NonCanonical } from '../bencode/index.js';
 import { MetainfoError, UnsupportedTorrentError } from './errors.js';
 import { MAX_PATH_DEPTH } from './path-safety.js';
 import { decodeName, REPLACEMENT, resolveCollisions, sanitizeComponent, sanitizePath, statedName } from './sanitize.js';
@@ -13,20 +13,34 @@ const utf8 = new TextDecoder('utf-8');
 /**
  * Parses and validates a whole .torrent file. Throws BencodeError, MetainfoError or
  * UnsupportedTorrentError (v2-only). Bytes after the top-level dictionary are ignored with a
- * warning (libtorrent, Transmission and aria2 ignore them too); the info dict itself is strict.
+ * warning (libtorrent, Transmission and aria2 ignore them too). Non-canonical bencode (leading
+ * zeros, duplicate keys) is read the way libtorrent reads it, with a warning: both libtorrent and
+ * Transmission open such files. The info-hash is still the SHA-1 of the info dict's bytes as
+ * they stand in the file, which is what libtorrent hashes.
  */
 export function parseTorrent(bytes: Uint8Array): Torrent {
-  const { value: root, end } = decodePrefix(bytes);
+  const { value: root, end, nonCanonical } = decodePrefix(bytes, 0, { lenient: true });
   if (!isDict(root)) throw new MetainfoError('', 'top level is not a dictionary');
   const info = root.get('info');
   if (!isDict(info)) throw new MetainfoError('info', info === undefined ? 'is missing' : 'is not a dictionary');
-  const warnings: string[] = [];
+  const warnings = (nonCanonical ?? []).map(nonCanonicalWarning);
   if (end < bytes.length) {
     const extra = bytes.length - end;
     warnings.push(`ignored ${extra} byte${extra === 1 ? '' : 's'} after the end of the torrent's top-level dictionary`);
   }
   const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return buildTorrent(info, raw.subarray(info.span.start, info.span.end), root, warnings);
+}
+
+function nonCanonicalWarning(n: NonCanonical): string {
+  const what =
+    n.kind === 'leading-zero-integer'
+      ? 'leading zero in an integer'
+      : n.kind === 'leading-zero-length'
+        ? 'leading zero in a string length'
+        : `duplicate dictionary key "${n.key ?? ''}" (the first one is used)`;
+  const more = n.count > 1 ? ` (and ${n.count - 1} more)` : '';
+  return `non-canonical bencode: ${what} at byte ${n.at}${more}; read as libtorrent does`;
 }
 
 /**

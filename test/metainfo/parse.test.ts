@@ -629,3 +629,53 @@ describe('interop: pytor info --json agrees with libtorrent', () => {
     assert.equal(parseTorrent(raw).infoHashHex, sha1(infoRaw));
   });
 });
+
+describe('parseTorrent: non-canonical bencode is read as libtorrent reads it, with a warning', () => {
+  const canonical = torrent(info({ name: 'file.bin' }));
+  const text = canonical.toString('latin1');
+
+  test('leading zeros: same torrent, same info-hash as the bytes in the file, a warning per kind', () => {
+    const bytes = Buffer.from(text.replace('i40000e', 'i040000e').replace('8:file.bin', '08:file.bin'), 'latin1');
+    const t = parseTorrent(bytes);
+    assert.equal(t.length, 40000);
+    assert.equal(t.name, 'file.bin');
+    // The info-hash is of the info dict as it stands in the file (zeros and all), as libtorrent's.
+    const infoRaw = bytes.subarray(bytes.indexOf('4:infod') + 6, bytes.length - 1);
+    assert.equal(t.infoHashHex, sha1(infoRaw));
+    assert.notEqual(t.infoHashHex, parseTorrent(canonical).infoHashHex);
+    // One warning per kind, in the order met.
+    assert.deepEqual(t.warnings, [
+      `non-canonical bencode: leading zero in an integer at byte ${bytes.indexOf('040000e')}; read as libtorrent does`,
+      `non-canonical bencode: leading zero in a string length at byte ${bytes.indexOf('08:file.bin')}; read as libtorrent does`,
+    ]);
+  });
+
+  test('duplicate keys: the first wins, the info-hash is of the first info dict', () => {
+    const first = encode(info({ name: 'first' }));
+    const second = encode(info({ name: 'second', length: 100 }));
+    const bytes = Buffer.concat([Buffer.from('d4:info'), first, Buffer.from('4:info'), second, Buffer.from('e')]);
+    const t = parseTorrent(bytes);
+    assert.equal(t.name, 'first');
+    assert.equal(t.length, 40000);
+    assert.equal(t.infoHashHex, sha1(first));
+    assert.deepEqual(t.warnings, [`non-canonical bencode: duplicate dictionary key "info" (the first one is used) at byte ${7 + first.length}; read as libtorrent does`]);
+  });
+
+  test('a count when it happens more than once', () => {
+    const bytes = Buffer.from(text.replace('i40000e', 'i040000e').replace('i16384e', 'i016384e'), 'latin1');
+    const w = parseTorrent(bytes).warnings ?? [];
+    assert.equal(w.length, 1);
+    assert.match(w[0]!, /leading zero in an integer at byte \d+ \(and 1 more\); read as libtorrent does$/);
+  });
+
+  test('a canonical torrent gets no such warning', () => {
+    assert.deepEqual(parseTorrent(canonical).warnings, []);
+  });
+
+  test('metadata from peers (torrentFromInfo) stays strict', () => {
+    const infoRaw = Buffer.from(encode(info()).toString('latin1').replace('i40000e', 'i040000e'), 'latin1');
+    assert.throws(() => torrentFromInfo(infoRaw), (err: unknown) => err instanceof BencodeError && /leading zero in integer/.test(err.message));
+    const dup = Buffer.from(encode(info()).toString('latin1').replace('d6:length', 'd6:lengthi1e6:length'), 'latin1');
+    assert.throws(() => torrentFromInfo(dup), (err: unknown) => err instanceof BencodeError && /duplicate dictionary key "length"/.test(err.message));
+  });
+});
