@@ -2,10 +2,10 @@
  * Fetching pieces: how many requests each peer gets, what to ask for (the picker decides),
  * blocks arriving, hashing a complete piece and writing it, and who gets blamed for bad data.
  */
+import { createHash } from 'node:crypto';
 import type { Torrent } from '../metainfo/index.js';
 import { BLOCK_LENGTH, type BlockRequest, type PeerConnection } from '../peer/connection.js';
 import type { TokenBucket } from './bandwidth.js';
-import { sharedHasher } from './hasher.js';
 import type { PiecePicker, PickerPeer } from './picker.js';
 
 export interface DownloaderHost {
@@ -153,46 +153,17 @@ export class Downloader {
     return this.host.picker.wants(pickerView(peer));
   }
 
-  /**
-   * Hashes a complete piece (in the worker: the main thread goes on reading sockets), then
-   * writes it. Hashing and writing are one pending job, so a stop waits for both and no
-   * verified piece is lost.
-   */
   private pieceComplete(index: number, buffer: Buffer, contributors: ReadonlySet<string>): void {
     const picker = this.host.picker;
-    const size = buffer.length;
-    this.pendingWriteBytes += size;
-    const job = sharedHasher
-      .hash(buffer)
-      .then(
-        async ({ digest, buffer: piece }) => {
-          if (!digest.equals(this.host.torrent.pieces[index]!)) {
-            this.hashFailures++;
-            picker.markFailed(index);
-            picker.release(piece);
-            this.host.pieceFailed(index, contributors);
-            return;
-          }
-          try {
-            await this.host.writePiece(index, piece);
-          } catch (err) {
-            picker.markFailed(index);
-            this.host.writeFailed(index, err as Error);
-            return;
-          }
-          picker.markHave(index);
-          picker.release(piece);
-          this.host.pieceWritten(index);
-        },
-        // The hash worker died with the piece: fetch it again (its memory went with the worker).
-        () => picker.markFailed(index),
-      )
-      .finally(() => {
-        this.pendingWriteBytes -= size;
-        this.pendingWrites.delete(job);
-        this.host.writesSettled();
-      });
-    this.pendingWrites.add(job);
+    const ok = createHash('sha1').update(buffer).digest().equals(this.host.torrent.pieces[index]!);
+    if (!ok) {
+      this.hashFailures++;
+      picker.markFailed(index);
+      picker.release(buffer);
+      this.host.pieceFailed(index, contributors);
+      return;
+    }
+    this.writeVerified(index, buffer);
   }
 
   private writeVerified(index: number, buffer: Buffer): void {
