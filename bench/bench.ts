@@ -21,6 +21,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { stopAll } from '../test/interop/harness/process.js';
 import { benchCheck, renderCheckTable } from './check.js';
 import { benchDownload, LEECHERS, type Leecher } from './download.js';
@@ -33,8 +35,8 @@ import { envInt, envList, fmt, parseSize, pytorLoopbackFlags, pytorNodeArgs, siz
 
 export { parseSize } from './util.js';
 
-type Direction = 'down' | 'up' | 'swarm' | 'check' | 'all' | 'scale';
-const DIRECTIONS: Direction[] = ['down', 'up', 'swarm', 'check', 'all', 'scale'];
+type Direction = 'down' | 'up' | 'swarm' | 'check' | 'all' | 'scale' | 'utp';
+const DIRECTIONS: Direction[] = ['down', 'up', 'swarm', 'check', 'all', 'scale', 'utp'];
 
 function direction(): Direction {
   const i = process.argv.indexOf('--direction');
@@ -49,6 +51,8 @@ function log(s: string): void {
 
 async function main(): Promise<number> {
   const dir = direction();
+  // uTP against TCP and against libtorrent's own uTP: its own script (bench/utp.ts, worker threads).
+  if (dir === 'utp') return spawnSync(process.execPath, [fileURLToPath(new URL('./utp.js', import.meta.url))], { stdio: 'inherit' }).status ?? 1;
   const size = parseSize(process.env.SIZE ?? '1G');
   const runs = envInt('RUNS', 1, 1, 20);
   const timeoutMs = envInt('TIMEOUT_S', 600, 10, 3600) * 1000;
