@@ -1,8 +1,8 @@
 // The RpcEngine over the real engine (src/client): the daemon's torrents, each a ClientTorrent
 // plus its registry entry (the state folder's record of how to add it again after a restart).
 // Snapshots are built from the ClientTorrent's session stats and its Torrent; actions map onto
-// Client.add / restart / remove. What the engine cannot do yet (file selection, speed limits,
-// moving data, reannounce) is refused with a one-line error, never faked.
+// Client.add / restart / remove. What the engine cannot do yet (file priorities, per-torrent
+// limits, moving data, reannounce) is refused with a one-line error, never faked.
 import { statfs } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import createDebug from 'debug';
@@ -15,7 +15,6 @@ import {
   type AddOptions as ClientAddOptions,
   type Client,
   type ClientTorrent,
-  type PeerStatus,
   type RegistryEntry,
   type TorrentRegistry,
   type TorrentSource,
@@ -25,8 +24,6 @@ import type {
   AddResult,
   AddSource,
   FileChanges,
-  FileSnapshot,
-  PeerSnapshot,
   RpcEngine,
   SessionChanges,
   SessionSettings,
@@ -34,9 +31,8 @@ import type {
   TorrentLimits,
   TorrentQuery,
   TorrentSnapshot,
-  TorrentState,
-  TrackerSnapshot,
 } from './engine.js';
+import { bitfieldOf, bytesOfPieces, changeSelection, filesOf, peerSnapshot, rpcState, selectionOf, trackersOf, trackerUrlsOf } from './client-snapshot.js';
 
 const log = createDebug('pytor:rpc');
 
@@ -480,123 +476,4 @@ export class ClientEngine implements RpcEngine {
     }
     return () => false;
   }
-}
-
-function rpcState(s: ClientTorrent['state']): TorrentState {
-  return s === 'stopping' ? 'stopped' : s;
-}
-
-function pieceBytes(torrent: Torrent, i: number): number {
-  return Math.min(torrent.pieceLength, torrent.length - i * torrent.pieceLength);
-}
-
-function bytesOfPieces(torrent: Torrent, has: (i: number) => boolean): number {
-  let n = 0;
-  for (let i = 0; i < torrent.pieces.length; i++) if (has(i)) n += pieceBytes(torrent, i);
-  return n;
-}
-
-function bitfieldOf(pieceCount: number, has: (i: number) => boolean): Uint8Array {
-  const out = new Uint8Array(Math.ceil(pieceCount / 8));
-  for (let i = 0; i < pieceCount; i++) if (has(i)) out[i >> 3]! |= 0x80 >> (i & 7);
-  return out;
-}
-
-/** The torrent's files (padding left out) with the bytes of each inside held pieces. */
-function filesOf(torrent: Torrent, has: (i: number) => boolean, unwanted: ReadonlySet<number>): FileSnapshot[] {
-  const out: FileSnapshot[] = [];
-  for (const [index, f] of torrent.files.entries()) {
-    if (f.padding) continue;
-    let verified = 0;
-    if (f.length > 0) {
-      const first = Math.floor(f.offset / torrent.pieceLength);
-      const last = Math.floor((f.offset + f.length - 1) / torrent.pieceLength);
-      for (let i = first; i <= last; i++) {
-        if (!has(i)) continue;
-        const start = Math.max(f.offset, i * torrent.pieceLength);
-        const end = Math.min(f.offset + f.length, (i + 1) * torrent.pieceLength);
-        verified += end - start;
-      }
-    }
-    const shown = f.originalPath && f.originalPath.length > 0 ? f.originalPath : f.path;
-    const path = (torrent.multiFile ? [torrent.name, ...shown] : shown).join('/');
-    out.push({ path, length: f.length, verifiedBytes: verified, wanted: !unwanted.has(index), priority: 'normal' });
-  }
-  return out;
-}
-
-function splitAddress(text: string): { address: string; port: number } {
-  const m = /^\[(.*)\]:(\d+)$/.exec(text) ?? /^(.*):(\d+)$/.exec(text);
-  return m ? { address: m[1]!, port: Number(m[2]) } : { address: text, port: 0 };
-}
-
-function peerSnapshot(p: PeerStatus): PeerSnapshot {
-  const { address, port } = splitAddress(p.address);
-  return {
-    address,
-    port,
-    client: p.client,
-    progress: p.progress,
-    downloadRate: p.downloadRate,
-    uploadRate: p.uploadRate,
-    incoming: p.incoming,
-    encrypted: false,
-    utp: false,
-    amChoking: p.amChoking,
-    // Not in the engine's peer status yet: interest is shown as "no".
-    amInterested: false,
-    peerChoking: p.peerChoking,
-    peerInterested: false,
-  };
-}
-
-function trackerUrlsOf(t: ClientTorrent): string[][] {
-  const torrent = t.torrent;
-  if (torrent) {
-    if (torrent.announceList.length > 0) return torrent.announceList.map((tier) => [...tier]);
-    return torrent.announce ? [[torrent.announce]] : [];
-  }
-  const source = t.source;
-  return 'magnet' in source ? source.magnet.trackers.map((u) => [u]) : [];
-}
-
-function trackersOf(t: ClientTorrent, seen: ReturnType<ClientTorrent['status']>['trackers']): TrackerSnapshot[] {
-  const byUrl = new Map(seen.map((s) => [s.url, s]));
-  return trackerUrlsOf(t).flatMap((tier, i) =>
-    tier.map((url) => {
-      const s = byUrl.get(url);
-      return {
-        url,
-        tier: i,
-        ...(s && s.lastAnnounceAt !== undefined
-          ? { lastAnnounce: { at: Math.floor(s.lastAnnounceAt / 1000), ok: s.ok ?? false, message: s.ok ? 'Success' : s.message ?? 'error', peers: s.peers } }
-          : {}),
-      };
-    }),
-  );
-}
-
-/** The engine's selection for a torrent with these unwanted files (undefined: every file). */
-function selectionOf(unwanted: readonly number[] | undefined): ((torrent: Torrent) => boolean[]) | undefined {
-  if (!unwanted || unwanted.length === 0) return undefined;
-  const skip = new Set(unwanted);
-  return (torrent) => torrent.files.map((f, i) => !f.padding && !skip.has(i));
-}
-
-/**
- * Applies files-wanted / files-unwanted to a set of unwanted files. RPC indices count the
- * torrent's files without pad files (as `files` lists them); the result indexes all files.
- */
-function changeSelection(torrent: Torrent, unwanted: readonly number[], changes: Pick<FileChanges, 'wanted' | 'unwanted'>): number[] {
-  const real = [...torrent.files.keys()].filter((i) => !torrent.files[i]!.padding);
-  const toReal = (n: number): number => {
-    const i = real[n];
-    if (i === undefined) throw new Error(`no file ${n} in this torrent (it has ${real.length})`);
-    return i;
-  };
-  const out = new Set(unwanted);
-  for (const n of changes.unwanted ?? []) out.add(toReal(n));
-  for (const n of changes.wanted ?? []) out.delete(toReal(n));
-  if (out.size >= real.length) throw new Error('at least one file must stay wanted');
-  return [...out].sort((a, b) => a - b);
 }
