@@ -33,13 +33,16 @@ export class TrackerError extends Error {
 /** Wraps anything thrown below the tracker layer (socket errors) into a TrackerError. */
 export function asTrackerError(err: unknown, url: string): TrackerError {
   if (err instanceof TrackerError) return err;
+  return new TrackerError('ETRACKER_NETWORK', url, socketErrorText(err));
+}
+
+/** A socket-level error in a few words (`connection refused`), for any HTTP client of ours. */
+export function socketErrorText(err: unknown): string {
   const e = err as NodeJS.ErrnoException | undefined;
   const code = e?.code;
-  const what =
-    code === 'ECONNREFUSED' ? 'connection refused'
+  return code === 'ECONNREFUSED' ? 'connection refused'
     : code === 'ECONNRESET' ? 'connection reset'
     : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found'
     : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'host unreachable'
     : (e?.message ?? String(err));
-  return new TrackerError('ETRACKER_NETWORK', url, what);
 }

@@ -1,3 +1,5 @@
+import { socketErrorText } from '../tracker/errors.js';
+
 /** Why a web seed (BEP 19) request failed. */
 export type WebSeedErrorCode =
   | 'EWEBSEED_URL' // not an http(s) URL, or a redirect to something that is not
@@ -44,13 +46,5 @@ export class WebSeedError extends Error {
 /** Wraps a socket-level error as EWEBSEED_NETWORK with a short reason. */
 export function networkError(err: unknown, url: string): WebSeedError {
   if (err instanceof WebSeedError) return err;
-  const e = err as NodeJS.ErrnoException | undefined;
-  const code = e?.code;
-  const what =
-    code === 'ECONNREFUSED' ? 'connection refused'
-    : code === 'ECONNRESET' ? 'connection reset'
-    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found'
-    : code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ? 'host unreachable'
-    : (e?.message ?? String(err));
-  return new WebSeedError('EWEBSEED_NETWORK', url, what);
+  return new WebSeedError('EWEBSEED_NETWORK', url, socketErrorText(err));
 }
