@@ -30,9 +30,7 @@ export class UdpSide {
   ) {}
 
   private socketFor(address: string): UtpSocket | undefined {
-    const v6 = isIPv6(address) && !address.startsWith('::ffff:');
-    const i = this.sockets.findIndex((s) => (s.address().family === 'IPv6') === v6);
-    return i >= 0 ? this.utpSockets[i] : undefined;
+    return socketFor(this.sockets, this.utpSockets, address);
   }
 
   /** The UDP port in use (0 when there is no UDP socket at all). */
@@ -64,10 +62,9 @@ export class UdpSide {
     }
     const sockets = await bindShared(opts.port, opts.bind);
     const utpSockets = sockets.map((s) => UtpSocket.wrap(s));
-    const side = new UdpSide(sockets, utpSockets, undefined);
     let dht: DhtNode | undefined;
     if (opts.dht) {
-      const transport: DatagramTransport = { send: (buf, port, address) => side.socketFor(address)?.send(buf, port, address) };
+      const transport: DatagramTransport = { send: (buf, port, address) => socketFor(sockets, utpSockets, address)?.send(buf, port, address) };
       try {
         dht = await DhtNode.start({
           port: sockets[0]!.address().port,
@@ -90,6 +87,13 @@ export class UdpSide {
     await this.dht?.close();
     await closeAll(this.utpSockets, this.sockets);
   }
+}
+
+/** The uTP socket of the address's family (an IPv4-mapped address is IPv4). */
+function socketFor(sockets: readonly dgram.Socket[], utpSockets: readonly UtpSocket[], address: string): UtpSocket | undefined {
+  const v6 = isIPv6(address) && !address.startsWith('::ffff:');
+  const i = sockets.findIndex((s) => (s.address().family === 'IPv6') === v6);
+  return i >= 0 ? utpSockets[i] : undefined;
 }
 
 async function closeAll(utp: readonly UtpSocket[], sockets: readonly dgram.Socket[]): Promise<void> {
