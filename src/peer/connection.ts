@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import createDebug from 'debug';
 import {
   Bitfield,
@@ -240,12 +241,28 @@ export class PeerConnection {
     this.write(encodeMessage(msg));
   }
 
-  /** Sends a block without copying it into a message buffer. */
-  sendBlock(index: number, begin: number, block: Buffer): void {
-    if (this.closed) return;
+  /**
+   * Sends a block without copying it into a message buffer. `done` is called once the stream
+   * no longer needs `block` (the caller may then reuse its memory).
+   */
+  sendBlock(index: number, begin: number, block: Buffer, done?: () => void): void {
+    if (this.closed) {
+      done?.();
+      return;
+    }
+    let data = block;
+    let written: ((err?: Error | null) => void) | undefined;
+    if (done && this.socket instanceof Socket) {
+      // A TCP socket calls back once the kernel has the bytes (or the socket is gone).
+      written = () => done();
+    } else if (done) {
+      // Other streams (uTP, MSE) may call back while still holding the buffer: they get a copy.
+      data = Buffer.from(block);
+      done();
+    }
     this.socket.cork();
     this.socket.write(encodePieceHeader(index, begin, block.length));
-    this.socket.write(block);
+    this.socket.write(data, written);
     process.nextTick(() => this.socket.uncork());
     this.lastSentAt = this.now();
     this.uploaded += block.length;

@@ -164,9 +164,10 @@ export class TorrentSession extends EventEmitter {
     this.wantedLength = this.picker.wantedLength;
     if (options.fast !== false) this.reserved[7]! |= 0x04;
     this.readCache = new PieceReadCache(
-      (i, begin, length) => this.requireStorage().readBlock(i, begin, length),
+      (i, begin, target) => this.requireStorage().readInto(i, begin, target),
       (i) => pieceSize(this.torrent, i),
       READ_CACHE_BYTES,
+      pieceLength,
     );
     this.listenPort = options.listenPort ?? 0;
     if (options.dht) this.reserved[7]! |= 0x01;

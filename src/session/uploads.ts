@@ -6,6 +6,7 @@ import type { PeerStream } from '../peer/stream.js';
 import { pieceSize, type Torrent } from '../metainfo/index.js';
 import { BLOCK_LENGTH, type PeerConnection } from '../peer/connection.js';
 import type { TokenBucket } from './bandwidth.js';
+import type { BlockLease } from './read-cache.js';
 import { chooseUnchoked, CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUND_MS } from './choker.js';
 
 /** Requests a peer may queue with us; beyond this they are dropped. */
@@ -21,7 +22,8 @@ export interface UploaderHost {
   readonly torrent: Torrent;
   /** Whether we hold (verified, written) piece `index`. */
   has(index: number): boolean;
-  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  /** The block as a lease (see read-cache.ts): released once the socket is done with it. */
+  readBlock(index: number, begin: number, length: number): Promise<BlockLease>;
   /** Whether we only upload now (rates for the choker are upload rates then). */
   seeding(): boolean;
   warn(message: string): void;
@@ -143,13 +145,17 @@ export class Uploader {
           if (!granted) break;
         }
         const block = await this.host.readBlock(next.index, next.begin, next.length);
-        if (peer.isClosed) break;
+        if (peer.isClosed) {
+          block.release();
+          break;
+        }
         if (!allowed()) {
+          block.release();
           reject(peer, next);
           continue;
         }
-        peer.sendBlock(next.index, next.begin, block);
-        this.uploaded += block.length;
+        peer.sendBlock(next.index, next.begin, block.data, block.release);
+        this.uploaded += block.data.length;
       }
     } catch (err) {
       this.host.warn(`upload to ${peer.label} failed: ${(err as Error).message}`);

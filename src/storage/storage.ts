@@ -169,16 +169,25 @@ export class TorrentStorage {
 
   /** Reads `length` bytes at `begin` of piece `index` (for uploading); bounds-checked. */
   readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+    if (!Number.isInteger(length) || length < 1) {
+      return Promise.reject(new StorageError('ERANGE', undefined, `block length ${length} must be at least 1`));
+    }
+    // Every byte is read into it (or the read throws): no need to zero it first.
+    return this.readInto(index, begin, Buffer.allocUnsafe(length));
+  }
+
+  /** Fills `target` with the bytes at `begin` of piece `index`; bounds-checked. Resolves to `target`. */
+  readInto(index: number, begin: number, target: Buffer): Promise<Buffer> {
     return this.track(async () => {
-      if (!Number.isInteger(length) || length < 1) {
-        throw new StorageError('ERANGE', undefined, `block length ${length} must be at least 1`);
-      }
-      const spans = pieceSpans(this.torrent, index, begin, length);
+      if (target.length < 1) throw new StorageError('ERANGE', undefined, 'block length 0 must be at least 1');
+      const spans = pieceSpans(this.torrent, index, begin, target.length);
       const kept = await this.fromPart(index);
-      if (kept) return Buffer.from(kept.subarray(begin, begin + length));
-      const buf = Buffer.alloc(length);
-      await this.readSpans(spans, buf, false);
-      return buf;
+      if (kept) {
+        kept.copy(target, 0, begin, begin + target.length);
+        return target;
+      }
+      await this.readSpans(spans, target, false);
+      return target;
     });
   }
 

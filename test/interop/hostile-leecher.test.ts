@@ -35,18 +35,18 @@ async function seeding(t: { after(fn: () => Promise<unknown> | unknown): void })
   // Watch the storage: every read the session makes, whatever the path to it.
   const reads: Reads = { calls: [] };
   const proto = TorrentStorage.prototype;
-  const { readPiece, readBlock } = proto;
+  const { readPiece, readInto } = proto;
   proto.readPiece = function (index: number) {
     reads.calls.push({ index, begin: 0, length: -1 });
     return readPiece.call(this, index);
   };
-  proto.readBlock = function (index: number, begin: number, length: number) {
-    reads.calls.push({ index, begin, length });
-    return readBlock.call(this, index, begin, length);
+  proto.readInto = function (index: number, begin: number, target: Buffer) {
+    reads.calls.push({ index, begin, length: target.length });
+    return readInto.call(this, index, begin, target);
   };
   t.after(() => {
     proto.readPiece = readPiece;
-    proto.readBlock = readBlock;
+    proto.readInto = readInto;
   });
 
   const session = new TorrentSession({ torrent, outDir: dir, peerId: randomBytes(20), readOnly: true });

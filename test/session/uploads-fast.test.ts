@@ -41,7 +41,7 @@ function uploader(has: (i: number) => boolean = () => true): Uploader {
   return new Uploader({
     torrent,
     has,
-    readBlock: async (_i, _b, length) => Buffer.alloc(length),
+    readBlock: async (_i, _b, length) => ({ data: Buffer.alloc(length), release: () => {} }),
     seeding: () => true,
     warn: (m) => assert.fail(m),
     random: () => 0,
