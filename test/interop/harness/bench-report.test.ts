@@ -1,7 +1,8 @@
 // The pure parts of `npm run bench`: sizes, rates for the chart, medians and ratios, the SVG.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSize, sizeLabel, median } from '../../../bench/util.js';
+import { parseSize, sizeLabel, median, shebangNodeFlags } from '../../../bench/util.js';
+import { readFileSync } from 'node:fs';
 import { ratesOf, renderChart } from '../../../bench/chart.js';
 import { summarize, ratios, renderTable, medianRun, type RunResult } from '../../../bench/table.js';
 
@@ -68,4 +69,12 @@ test('the chart is one SVG with a line and a legend entry per client', () => {
   assert.match(svg, />pytor<\/text>/);
   assert.match(svg, /t &lt;1&gt;/);
   assert.ok(svg.trimEnd().endsWith('</svg>'));
+});
+
+test("the bench runs pytor with the node flags of bin/pytor.js's own #! line", () => {
+  assert.deepEqual(shebangNodeFlags('#!/usr/bin/env node\nimport x;'), []);
+  assert.deepEqual(shebangNodeFlags('#!/usr/bin/env -S node --max-semi-space-size=2 --foo\n'), ['--max-semi-space-size=2', '--foo']);
+  assert.deepEqual(shebangNodeFlags('// not a shebang\n'), []);
+  const bin = readFileSync(new URL('../../../../bin/pytor.js', import.meta.url), 'utf8');
+  assert.deepEqual(shebangNodeFlags(bin), ['--max-semi-space-size=2']);
 });
