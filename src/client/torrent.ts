@@ -11,7 +11,7 @@ import type { Magnet } from '../magnet/index.js';
 import { torrentFromInfo, trackerTiers, type Torrent } from '../metainfo/index.js';
 import { formatAddress, type PeerAddress } from '../peer/address.js';
 import type { Handshake } from '../peer/connection.js';
-import type { PeerStream } from '../peer/stream.js';
+import type { PeerStream, Transport } from '../peer/stream.js';
 import { clientName } from '../peer/client-name.js';
 import type { UtpConnector } from '../peer/dial.js';
 import { pieceTrust, type ResumeData } from '../storage/index.js';
@@ -268,9 +268,9 @@ export class ClientTorrent extends EventEmitter {
   }
 
   /** An incoming connection for this info-hash, routed by the client's listener. */
-  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
-    if (this.session) this.session.acceptIncoming(socket, address, handshake, rest);
-    else if (this.fetcher) this.fetcher.acceptIncoming(socket, address, handshake, rest);
+  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer, transport: Transport = 'tcp'): void {
+    if (this.session) this.session.acceptIncoming(socket, address, handshake, rest, transport);
+    else if (this.fetcher) this.fetcher.acceptIncoming(socket, address, handshake, rest, transport);
     else socket.destroy();
   }
 
@@ -283,6 +283,7 @@ export class ClientTorrent extends EventEmitter {
       maxPeers: this.options.maxPeers,
       listenPort: this.ctx.port,
       encryption: this.ctx.encryption,
+      utp: this.ctx.utp,
     });
     this.fetcher = fetcher;
     fetcher.on('warning', (message: string) => log('metadata: %s', message));

@@ -13,7 +13,7 @@ import {
 import { formatAddress, type PeerAddress } from './address.js';
 import { PeerError } from './errors.js';
 import type { ReadRelay } from './read-relay.js';
-import type { PeerStream } from './stream.js';
+import { transportOf, type PeerStream, type Transport } from './stream.js';
 
 const log = createDebug('pytor:peer');
 /** What crossed the wire: handshakes and the messages that broke the rules. */
@@ -89,6 +89,8 @@ export interface ConnectionOptions {
   readonly relay?: ReadRelay;
   /** Bytes of the stream already read by someone else (an MSE handshake): taken first. */
   readonly pending?: Buffer;
+  /** What the stream runs over, when the socket alone does not tell (an MSE stream over uTP). */
+  readonly transport?: Transport;
 }
 
 /**
@@ -98,6 +100,8 @@ export interface ConnectionOptions {
  */
 export class PeerConnection {
   readonly label: string;
+  /** TCP or uTP (BEP 11 tells other peers which, in PEX). */
+  readonly transport: Transport;
   remote: Handshake | undefined;
   amChoking = true;
   amInterested = false;
@@ -149,6 +153,7 @@ export class PeerConnection {
     private readonly handler: PeerHandler,
   ) {
     this.label = formatAddress(address);
+    this.transport = options.transport ?? transportOf(socket);
     this.now = options.now ?? Date.now;
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.createdAt = this.lastHeardAt = this.lastSentAt = this.now();

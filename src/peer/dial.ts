@@ -3,7 +3,7 @@ import { formatAddress, type PeerAddress } from './address.js';
 import { PeerError } from './errors.js';
 import { connectEncrypted, dialWithPolicy, MseError, MseStream, type EncryptionPolicy } from '../mse/index.js';
 import { ReadRelay } from './read-relay.js';
-import type { PeerStream } from './stream.js';
+import type { PeerStream, Transport } from './stream.js';
 
 /**
  * Opens a TCP connection, failing with EPEER_CONNECT after `timeoutMs`. With a relay, the
@@ -45,10 +45,13 @@ export interface DialPeerOptions {
   readonly relay?: ReadRelay;
   /** After MSE's plaintext mode, hand back the raw socket and `pending` bytes (the caller takes them). */
   readonly detachPlain?: boolean;
-  /** uTP, when on: tried when TCP cannot reach the peer (a uTP-only peer, or TCP filtered). */
+  /** uTP, when on: the other transport when the first cannot reach the peer. */
   readonly utp?: UtpConnector;
-  /** Try uTP first (the caller alternates after a connection that failed before its handshake). */
-  readonly preferUtp?: boolean;
+  /**
+   * The transport tried first (default TCP); without `utp` it is always TCP. When the first
+   * cannot connect at all (refused, timed out), the other is tried in the same call.
+   */
+  readonly first?: Transport;
 }
 
 /** Opens a uTP stream to a peer (the client's shared UDP socket). */
@@ -59,6 +62,7 @@ export interface DialedPeer {
   /** Set when the stream reads through the relay (plain TCP); an MSE stream emits 'data'. */
   readonly relay: ReadRelay | undefined;
   readonly encrypted: boolean;
+  readonly transport: Transport;
   /** Bytes already read from the stream (after an MSE handshake), to be taken before any other. */
   readonly pending?: Buffer;
 }
@@ -66,34 +70,52 @@ export interface DialedPeer {
 /**
  * Connects to a peer as the encryption policy says: with 'prefer', an MSE handshake first and,
  * when the peer does not speak it, a second plain connection (which reads through the relay).
+ * Over `opts.first` (with uTP on), and over the other transport when that one cannot connect:
+ * only a connect failure moves on, since a peer that took the connection and then failed the
+ * handshake would fail it over the other transport too.
  */
 export async function dialPeer(address: PeerAddress, opts: DialPeerOptions): Promise<DialedPeer> {
-  if (opts.preferUtp && opts.utp) return dialUtp(address, opts.utp, opts, undefined);
+  const utp = opts.utp;
+  if (!utp) return dialTcp(address, opts);
+  if (opts.first === 'utp') {
+    let stream: PeerStream;
+    try {
+      stream = await utp(address, opts.timeoutMs);
+    } catch (err) {
+      const utpError = `uTP: ${(err as Error).message}`;
+      try {
+        return await dialTcp(address, opts);
+      } catch (tcpErr) {
+        if (!(tcpErr instanceof PeerError) || tcpErr.code !== 'EPEER_CONNECT') throw tcpErr;
+        throw new PeerError('EPEER_CONNECT', formatAddress(address), `${utpError}; TCP: ${tcpErr.detail}`);
+      }
+    }
+    return overUtp(address, stream, opts);
+  }
   try {
     return await dialTcp(address, opts);
   } catch (err) {
-    if (!opts.utp || !(err instanceof PeerError) || err.code !== 'EPEER_CONNECT') throw err;
-    return dialUtp(address, opts.utp, opts, err);
+    if (!(err instanceof PeerError) || err.code !== 'EPEER_CONNECT') throw err;
+    let stream: PeerStream;
+    try {
+      stream = await utp(address, opts.timeoutMs);
+    } catch (utpErr) {
+      throw new PeerError('EPEER_CONNECT', formatAddress(address), `TCP: ${err.detail}; uTP: ${(utpErr as Error).message}`);
+    }
+    return overUtp(address, stream, opts);
   }
 }
 
 /**
- * The same peer over uTP. Encryption there only when required: an MSE attempt that a peer
- * declines costs a second uTP handshake, and uTP peers are mostly reached plain.
+ * A connected uTP stream, encrypted only when required: an MSE attempt that a peer declines
+ * costs a second uTP handshake, and uTP peers are mostly reached plain.
  */
-async function dialUtp(address: PeerAddress, utp: UtpConnector, opts: DialPeerOptions, tcpError: PeerError | undefined): Promise<DialedPeer> {
-  let stream: PeerStream;
-  try {
-    stream = await utp(address, opts.timeoutMs);
-  } catch (err) {
-    const tcp = tcpError ? `TCP: ${tcpError.message}; ` : '';
-    throw new PeerError('EPEER_CONNECT', formatAddress(address), `${tcp}uTP: ${(err as Error).message}`);
-  }
-  if (opts.encryption !== 'require') return { stream, relay: undefined, encrypted: false };
+async function overUtp(address: PeerAddress, stream: PeerStream, opts: DialPeerOptions): Promise<DialedPeer> {
+  if (opts.encryption !== 'require') return { stream, relay: undefined, encrypted: false, transport: 'utp' };
   try {
     // MseStream takes any socket-like Duplex; the uTP stream has the same face.
     const c = await connectEncrypted(stream as unknown as Socket, { infoHash: opts.infoHash, policy: 'require', timeoutMs: opts.timeoutMs });
-    return { stream: c.socket, relay: undefined, encrypted: c.encrypted };
+    return { stream: c.socket, relay: undefined, encrypted: c.encrypted, transport: 'utp' };
   } catch (err) {
     stream.destroy();
     throw new PeerError('EPEER_CONNECT', formatAddress(address), `uTP encryption: ${(err as Error).message}`);
@@ -103,18 +125,18 @@ async function dialUtp(address: PeerAddress, utp: UtpConnector, opts: DialPeerOp
 async function dialTcp(address: PeerAddress, opts: DialPeerOptions): Promise<DialedPeer> {
   if (opts.encryption !== 'off' && opts.relay && opts.detachPlain) return dialTcpRelayed(address, opts, opts.relay);
   if (opts.encryption === 'off') {
-    return { stream: await dial(address, opts.timeoutMs, undefined, opts.relay), relay: opts.relay, encrypted: false };
+    return { stream: await dial(address, opts.timeoutMs, undefined, opts.relay), relay: opts.relay, encrypted: false, transport: 'tcp' };
   }
   let attempt = 0;
   const dialOnce = () => (attempt++ === 0 ? dial(address, opts.timeoutMs) : dial(address, opts.timeoutMs, undefined, opts.relay));
   try {
     const c = await dialWithPolicy(dialOnce, { infoHash: opts.infoHash, policy: opts.encryption, timeoutMs: opts.timeoutMs });
-    if (!c.mse) return { stream: c.socket, relay: opts.relay, encrypted: false };
+    if (!c.mse) return { stream: c.socket, relay: opts.relay, encrypted: false, transport: 'tcp' };
     // The peer chose MSE's plaintext mode: only the handshake was obfuscated, so the raw socket
     // carries the rest (cheaper than a pass-through stream: measured 30% less CPU on loopback).
     const raw = opts.detachPlain && !c.encrypted && c.socket instanceof MseStream ? c.socket.detach() : undefined;
-    if (raw) return { stream: raw.socket, relay: undefined, encrypted: false, pending: raw.pending };
-    return { stream: c.socket, relay: undefined, encrypted: c.encrypted };
+    if (raw) return { stream: raw.socket, relay: undefined, encrypted: false, pending: raw.pending, transport: 'tcp' };
+    return { stream: c.socket, relay: undefined, encrypted: c.encrypted, transport: 'tcp' };
   } catch (err) {
     if (err instanceof PeerError) throw err;
     throw new PeerError('EPEER_CONNECT', formatAddress(address), `encryption: ${(err as Error).message}`);
@@ -134,12 +156,12 @@ async function dialTcpRelayed(address: PeerAddress, opts: DialPeerOptions, relay
   try {
     const c = await connectEncrypted(socket, { infoHash: opts.infoHash, policy, timeoutMs: opts.timeoutMs, source: first });
     const raw = c.encrypted ? undefined : c.socket.detach();
-    if (raw) return { stream: raw.socket, relay: first, encrypted: false, pending: raw.pending };
-    return { stream: c.socket, relay: undefined, encrypted: c.encrypted };
+    if (raw) return { stream: raw.socket, relay: first, encrypted: false, pending: raw.pending, transport: 'tcp' };
+    return { stream: c.socket, relay: undefined, encrypted: c.encrypted, transport: 'tcp' };
   } catch (err) {
     if (policy === 'require' || !(err instanceof MseError)) {
       throw err instanceof PeerError ? err : new PeerError('EPEER_CONNECT', formatAddress(address), `encryption: ${(err as Error).message}`);
     }
   }
-  return { stream: await dial(address, opts.timeoutMs, undefined, relay), relay, encrypted: false };
+  return { stream: await dial(address, opts.timeoutMs, undefined, relay), relay, encrypted: false, transport: 'tcp' };
 }

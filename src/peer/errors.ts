@@ -4,7 +4,8 @@ export class PeerError extends Error {
     readonly code: PeerErrorCode,
     /** `host:port` of the peer. */
     readonly peer: string,
-    detail: string,
+    /** What went wrong, without the peer. */
+    readonly detail: string,
   ) {
     super(`peer ${peer}: ${detail}`);
     this.name = 'PeerError';
@@ -12,7 +13,7 @@ export class PeerError extends Error {
 }
 
 export type PeerErrorCode =
-  | 'EPEER_CONNECT' // TCP connect failed or timed out
+  | 'EPEER_CONNECT' // TCP or uTP connect failed or timed out
   | 'EPEER_HANDSHAKE' // bad or missing handshake
   | 'EPEER_INFOHASH' // handshake for another torrent
   | 'EPEER_SELF' // we connected to ourselves

@@ -8,3 +8,11 @@ import type { Duplex } from 'node:stream';
 export interface PeerStream extends Duplex {
   setNoDelay(noDelay?: boolean): unknown;
 }
+
+/** The transport under a peer connection. */
+export type Transport = 'tcp' | 'utp';
+
+/** A uTP stream says so (UtpStream.transport); a net.Socket (or anything else) is TCP. */
+export function transportOf(stream: object): Transport {
+  return (stream as { readonly transport?: unknown }).transport === 'utp' ? 'utp' : 'tcp';
+}

@@ -21,9 +21,9 @@ import {
   supportsExtensionProtocol,
   type PexPeer,
 } from '../wire/index.js';
-import { formatAddress, type PeerAddress } from '../peer/address.js';
+import { formatAddress } from '../peer/address.js';
 import type { PeerConnection } from '../peer/connection.js';
-import { PexInbox, PexOutbox } from './pex.js';
+import { PexInbox, PexOutbox, pexFlagsFor } from './pex.js';
 
 const log = createDebug('pytor:ext');
 const logPex = createDebug('pytor:pex');
@@ -43,8 +43,10 @@ export interface ExtensionHost {
   listenPort(): number;
   /** Connections that finished the handshake. */
   readyPeers(): Iterable<PeerConnection>;
-  /** Addresses learned through PEX. */
-  addPeers(addresses: readonly PeerAddress[]): void;
+  /** Addresses learned through PEX, with the flags the sender gave each (BEP 11 `added.f`). */
+  addPeers(peers: readonly PexPeer[]): void;
+  /** Whether the peer is known to speak uTP beyond the connection's own transport (optional). */
+  knowsUtp?(peer: PeerConnection): boolean;
   now(): number;
 }
 
@@ -133,7 +135,12 @@ export class SessionExtensions {
       const port = peer.incoming ? this.peers.get(peer)?.listenPort : peer.address.port;
       if (port === undefined || ipBytes(peer.address.host) === undefined) continue;
       const address = { host: peer.address.host, port };
-      out.set(formatAddress(address), { peer, entry: { ...address, flags: 0 } });
+      const flags = pexFlagsFor({
+        utp: peer.transport === 'utp' || (this.host.knowsUtp?.(peer) ?? false),
+        seed: peer.has.pieceCount > 0 && peer.has.count === peer.has.pieceCount,
+        dialled: !peer.incoming,
+      });
+      out.set(formatAddress(address), { peer, entry: { ...address, flags } });
     }
     return out;
   }
@@ -184,7 +191,7 @@ export class SessionExtensions {
     }
     const accepted = this.inbox.accept(peer.address, r.value.added, this.host.now());
     logPex('from %s: +%d -%d, %d accepted', peer.label, r.value.added.length, r.value.dropped.length, accepted.length);
-    for (const a of accepted) logPex('learned %s from %s', formatAddress(a), peer.label);
+    for (const a of accepted) logPex('learned %s from %s, flags 0x%s', formatAddress(a), peer.label, a.flags.toString(16).padStart(2, '0'));
     if (accepted.length > 0) this.host.addPeers(accepted);
   }
 }

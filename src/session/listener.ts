@@ -4,7 +4,7 @@ import { acceptIncoming, classifyIncoming, makeInfoHashFinder, type EncryptionPo
 import { HANDSHAKE_LENGTH, decodeHandshake } from '../wire/index.js';
 import type { PeerAddress } from '../peer/address.js';
 import type { Handshake } from '../peer/connection.js';
-import type { PeerStream } from '../peer/stream.js';
+import { transportOf, type PeerStream, type Transport } from '../peer/stream.js';
 
 const log = createDebug('pytor:session');
 
@@ -14,7 +14,7 @@ const MAX_PENDING = 64;
 
 /** Where an incoming handshake is sent: the session serving that info-hash, if any. */
 export type IncomingRoute = (infoHashHex: string) =>
-  | ((socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer) => void)
+  | ((socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer, transport: Transport) => void)
   | undefined;
 
 export interface ListenerOptions {
@@ -105,6 +105,8 @@ export class PeerListener {
   accept(socket: PeerStream & { readonly remoteAddress?: string; readonly remotePort?: number }): void {
     const host = socket.remoteAddress;
     const port = socket.remotePort;
+    // Told to the session: an MSE stream over uTP no longer shows it.
+    const transport = transportOf(socket);
     if (!host || !port || this.pending.size >= MAX_PENDING) {
       socket.destroy();
       return;
@@ -141,7 +143,7 @@ export class PeerListener {
       }
       finish();
       stream.pause();
-      deliver(stream, { host: normalizeHost(host), port }, result, bytes.subarray(result.consumed));
+      deliver(stream, { host: normalizeHost(host), port }, result, bytes.subarray(result.consumed), transport);
       stream.resume();
       return true;
     };

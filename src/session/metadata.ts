@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { PeerStream } from '../peer/stream.js';
+import type { PeerStream, Transport } from '../peer/stream.js';
 import createDebug from 'debug';
 import {
   decodeExtendedHandshake,
@@ -29,11 +29,11 @@ import {
   type Message,
 } from '../wire/index.js';
 import { formatAddress, type PeerAddress } from '../peer/address.js';
-import { dialPeer } from '../peer/dial.js';
+import { dialPeer, type UtpConnector } from '../peer/dial.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import type { Handshake } from '../peer/connection.js';
 import { CLIENT_VERSION, EXT_UT_METADATA } from './extensions.js';
-import { PeerBook, type PeerRecord } from './peer-book.js';
+import { dialChoice, PeerBook, type PeerHint, type PeerRecord } from './peer-book.js';
 
 const log = createDebug('pytor:metadata');
 
@@ -204,6 +204,8 @@ export interface MetadataFetcherOptions {
   readonly now?: () => number;
   /** Protocol encryption for outgoing connections (default 'prefer'). */
   readonly encryption?: EncryptionPolicy;
+  /** Outgoing uTP, chosen per peer as the download session does (peer-book.ts dialChoice). */
+  readonly utp?: UtpConnector;
 }
 
 export interface MetadataStats {
@@ -257,22 +259,25 @@ export class MetadataFetcher extends EventEmitter {
     });
   }
 
-  addPeers(addresses: readonly PeerAddress[]): void {
-    for (const address of addresses) this.book.add(address);
+  addPeers(peers: readonly PeerHint[]): void {
+    for (const peer of peers) this.book.add(peer);
     if (this.resolveFetch) this.connectMore();
   }
 
-  /** Addresses worth handing to the download session afterwards (not banned ones). */
-  knownPeers(): PeerAddress[] {
-    return [...this.book.values()].filter((r) => r.dialable && !r.banned).map((r) => r.address);
+  /**
+   * Addresses worth handing to the download session afterwards (not banned ones), with what
+   * was learnt of their transport, so the session dials a uTP peer over uTP first.
+   */
+  knownPeers(): PeerHint[] {
+    return [...this.book.values()].filter((r) => r.dialable && !r.banned).map((r) => ({ ...r.address, ...(r.utp !== undefined ? { utp: true } : {}) }));
   }
 
-  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
+  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer, transport: Transport = 'tcp'): void {
     if (this.stopped || this.conns.size >= this.maxPeers || this.book.isBanned(formatAddress(address))) {
       socket.destroy();
       return;
     }
-    this.attach(socket, address, { handshake, rest });
+    this.attach(socket, address, transport, { handshake, rest });
   }
 
   stats(): MetadataStats {
@@ -316,11 +321,17 @@ export class MetadataFetcher extends EventEmitter {
     const budget = this.maxPeers - this.conns.size - this.book.dialingCount;
     if (budget <= 0) return;
     for (const record of this.book.takeDue(budget, (label) => this.conns.has(label))) {
-      dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption: this.options.encryption ?? 'prefer', infoHash: this.options.infoHash }).then(
-        ({ stream: socket }) => {
+      const choice = dialChoice(record, this.options.utp !== undefined);
+      log('dial %s over %s first: %s', record.label, choice.first === 'utp' ? 'uTP' : 'TCP', choice.why);
+      const opts = { timeoutMs: CONNECT_TIMEOUT_MS, encryption: this.options.encryption ?? 'prefer', infoHash: this.options.infoHash, utp: this.options.utp, first: choice.first };
+      dialPeer(record.address, opts).then(
+        ({ stream: socket, transport }) => {
           this.book.dialEnded(record);
           if (this.stopped) socket.destroy();
-          else this.attach(socket, record.address, undefined);
+          else {
+            log('connected to %s over %s', record.label, transport === 'utp' ? 'uTP' : 'TCP');
+            this.attach(socket, record.address, transport, undefined);
+          }
         },
         (err: Error) => {
           this.book.dialEnded(record);
@@ -335,18 +346,21 @@ export class MetadataFetcher extends EventEmitter {
     log('%s failed (%d): %s', record.label, record.failures, why);
   }
 
-  private attach(socket: PeerStream, address: PeerAddress, accepted: { handshake: Handshake; rest: Buffer } | undefined): void {
+  private attach(socket: PeerStream, address: PeerAddress, transport: Transport, accepted: { handshake: Handshake; rest: Buffer } | undefined): void {
     const label = formatAddress(address);
     if (this.conns.has(label)) {
       socket.destroy();
       return;
     }
     const record = this.book.get(label);
-    if (record) record.connected = true;
+    if (record) {
+      record.connected = true;
+      this.book.connectedOver(record, transport);
+    }
     const conn = new MetadataConnection(socket, label, this.options, this.now, {
       onExtendedHandshake: (c, size, listenPort) => {
         // An incoming peer that told us its port can be dialled again by the download session.
-        if (accepted && listenPort !== undefined) this.addPeers([{ host: address.host, port: listenPort }]);
+        if (accepted && listenPort !== undefined) this.addPeers([{ host: address.host, port: listenPort, utp: transport === 'utp' }]);
         this.onOffer(c, size);
       },
       onUtMetadata: (c, payload) => this.onUtMetadata(c, payload),

@@ -1,4 +1,6 @@
 import { formatAddress, type PeerAddress } from '../peer/address.js';
+import type { Transport } from '../peer/stream.js';
+import { PexFlags } from '../wire/index.js';
 
 /** What we know of one peer address: whether to dial it, when, and whether it is banned. */
 export interface PeerRecord {
@@ -11,8 +13,43 @@ export interface PeerRecord {
   connected: boolean;
   /** False for a peer that reached us first: its source port is not one it listens on. */
   dialable: boolean;
-  /** Dial over uTP next (set after a TCP attempt failed before the handshake, and back). */
+  /** BEP 11 flags from the last PEX message that named this address; undefined: none did. */
+  pexFlags: number | undefined;
+  /** Why we think it speaks uTP: a PEX message said so (0x04), or it spoke uTP with us. */
+  utp: 'pex' | 'connection' | undefined;
+  /**
+   * For a peer not known to speak uTP: uTP first on the next dial. Flipped after each failed
+   * attempt, since a uTP-only peer (libtorrent with TCP off) accepts a TCP connection and
+   * hangs up at once, which is no connect failure and so no reason to try uTP in that dial.
+   */
   preferUtp: boolean;
+}
+
+/** An address with what came with it. */
+export interface PeerHint extends PeerAddress {
+  /** BEP 11 flags, when the address came in a PEX message. */
+  readonly flags?: number;
+  /** It spoke uTP with us before (a metadata fetch handing its peers on). */
+  readonly utp?: boolean;
+}
+
+export interface DialChoice {
+  readonly first: Transport;
+  /** For the debug log: why this transport first. */
+  readonly why: string;
+}
+
+/**
+ * Which transport to dial a peer over first (the other follows in the same dial when the first
+ * cannot connect, see peer/dial.ts): uTP for a peer known to speak it, TCP for the rest until
+ * a TCP attempt has failed, then each in turn.
+ */
+export function dialChoice(record: PeerRecord, utpOn: boolean): DialChoice {
+  if (!utpOn) return { first: 'tcp', why: 'uTP is off' };
+  if (record.utp === 'pex') return { first: 'utp', why: 'PEX says it speaks uTP' };
+  if (record.utp === 'connection') return { first: 'utp', why: 'it spoke uTP with us' };
+  if (record.preferUtp) return { first: 'utp', why: 'the last attempt failed' };
+  return { first: 'tcp', why: record.pexFlags === undefined ? 'nothing says it speaks uTP' : 'PEX does not say uTP' };
 }
 
 export interface PeerBookOptions {
@@ -55,15 +92,24 @@ export class PeerBook {
   }
 
   /** Remembers a dialable address (from a tracker, the command line, PEX); bounded. */
-  add(address: PeerAddress): void {
+  add(hint: PeerHint): void {
+    const address = { host: hint.host, port: hint.port };
     const label = formatAddress(address);
-    const known = this.records.get(label);
-    if (known) {
-      known.dialable = true;
-      return;
+    let record = this.records.get(label);
+    if (record) record.dialable = true;
+    else if (this.records.size >= this.options.maxKnown) return;
+    else this.records.set(label, (record = newRecord(address, label, true)));
+    if (hint.flags !== undefined) {
+      record.pexFlags = hint.flags;
+      // Only a yes is news: a sender that reached it over TCP does not show it lacks uTP.
+      if (hint.flags & PexFlags.utp && record.utp === undefined) record.utp = 'pex';
     }
-    if (this.records.size >= this.options.maxKnown) return;
-    this.records.set(label, newRecord(address, label, true));
+    if (hint.utp) record.utp = 'connection';
+  }
+
+  /** A connection to or from the record's address is up over `transport`. */
+  connectedOver(record: PeerRecord, transport: Transport): void {
+    if (transport === 'utp') record.utp = 'connection';
   }
 
   /**
@@ -96,6 +142,8 @@ export class PeerBook {
 
   /** A dial or handshake failed: back off, and give up after too many in a row. */
   failed(record: PeerRecord): void {
+    // Known uTP peers stay uTP first (TCP follows in the dial); others take turns.
+    if (record.utp === undefined) record.preferUtp = !record.preferUtp;
     record.failures++;
     record.nextAttemptAt = this.options.now() + this.options.retryBaseMs * 2 ** (record.failures - 1);
     if (record.failures < this.options.maxFailures) return;
@@ -126,5 +174,5 @@ export class PeerBook {
 }
 
 function newRecord(address: PeerAddress, label: string, dialable: boolean): PeerRecord {
-  return { address, label, failures: 0, nextAttemptAt: 0, banned: false, connected: false, dialable, preferUtp: false };
+  return { address, label, failures: 0, nextAttemptAt: 0, banned: false, connected: false, dialable, pexFlags: undefined, utp: undefined, preferUtp: false };
 }

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { formatAddress, type PeerAddress } from '../peer/address.js';
-import type { PexMessage, PexPeer } from '../wire/index.js';
+import { PexFlags, type PexMessage, type PexPeer } from '../wire/index.js';
 
 /** BEP 11: at most one message a minute to a peer (libtorrent disconnects faster senders). */
 export const PEX_INTERVAL_MS = 60_000;
@@ -18,6 +18,21 @@ export const MIN_PEX_RECEIVE_INTERVAL_MS = 20_000;
 export const MAX_PEX_ACCEPT_PER_MESSAGE = 50;
 /** Peers a session learns through PEX in all; beyond it PEX adds no more. */
 export const MAX_PEX_LEARNED = 500;
+
+/** What we know of a connected peer that BEP 11's `added.f` can say. */
+export interface PexFacts {
+  /** It speaks uTP: connected over uTP, or known to from before. */
+  readonly utp: boolean;
+  /** It has every piece. */
+  readonly seed: boolean;
+  /** We dialled it, so its address is reachable (a peer that dialled us may sit behind NAT). */
+  readonly dialled: boolean;
+}
+
+/** The `added.f` byte for a peer: 0x04 uTP, 0x02 seed, 0x10 reachable (BEP 11). */
+export function pexFlagsFor(facts: PexFacts): number {
+  return (facts.utp ? PexFlags.utp : 0) | (facts.seed ? PexFlags.seed : 0) | (facts.dialled ? PexFlags.outgoing : 0);
+}
 
 /** What we last told one peer. */
 export class PexOutbox {
@@ -53,21 +68,24 @@ export class PexInbox {
   private learned = 0;
   private readonly lastFrom = new Map<string, number>();
 
-  /** Addresses from one message worth dialling; [] when the sender is flooding or the budget is spent. */
-  accept(from: PeerAddress, added: readonly PeerAddress[], now: number): PeerAddress[] {
+  /**
+   * Addresses from one message worth dialling, with their flags (0 when the sender gave none);
+   * [] when the sender is flooding or the budget is spent.
+   */
+  accept(from: PeerAddress, added: readonly (PeerAddress & { readonly flags?: number })[], now: number): PexPeer[] {
     const label = formatAddress(from);
     const last = this.lastFrom.get(label);
     if (last !== undefined && now - last < MIN_PEX_RECEIVE_INTERVAL_MS) return [];
     this.lastFrom.set(label, now);
     const fromLocal = isLoopback(from.host);
-    const out: PeerAddress[] = [];
+    const out: PexPeer[] = [];
     for (const p of added) {
       if (out.length >= MAX_PEX_ACCEPT_PER_MESSAGE || this.learned >= MAX_PEX_LEARNED) break;
       if (isIP(p.host) === 0 || p.port < 1 || p.port > 0xffff) continue;
       // A remote peer naming a loopback address points us at ourselves or at nothing.
       if (isLoopback(p.host) && !fromLocal) continue;
       if (isUnspecified(p.host)) continue;
-      out.push({ host: p.host, port: p.port });
+      out.push({ host: p.host, port: p.port, flags: (p.flags ?? 0) & 0xff });
       this.learned++;
     }
     return out;

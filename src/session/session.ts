@@ -6,7 +6,7 @@ import { allowedFastSet, encodeHandshake, supportsDht, type Message } from '../w
 import type { PeerAddress } from '../peer/address.js';
 import type { Handshake, PeerConnection, PeerHandler } from '../peer/connection.js';
 import type { PeerError } from '../peer/errors.js';
-import type { PeerStream } from '../peer/stream.js';
+import { transportOf, type PeerStream, type Transport } from '../peer/stream.js';
 import type { UtpConnector } from '../peer/dial.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import type { TokenBucket } from './bandwidth.js';
@@ -15,6 +15,7 @@ import { SessionExtensions } from './extensions.js';
 import { PiecePicker } from './picker.js';
 import { PieceReadCache } from './read-cache.js';
 import { PeerSwarm } from './swarm.js';
+import type { PeerHint } from './peer-book.js';
 import { Uploader } from './uploads.js';
 import { WebSeedDriver, type WebSeedDriverOptions } from './webseeds.js';
 
@@ -247,7 +248,8 @@ export class TorrentSession extends EventEmitter {
       torrent: this.torrent,
       listenPort: () => this.listenPort,
       readyPeers: () => this.swarm.ready(),
-      addPeers: (addresses) => this.addPeers(addresses),
+      addPeers: (peers) => this.addPeers(peers),
+      knowsUtp: (peer) => this.swarm.book.get(peer.label)?.utp !== undefined,
       now: this.now,
     });
   }
@@ -274,14 +276,14 @@ export class TorrentSession extends EventEmitter {
     this.webSeeds?.fill();
   }
 
-  /** Adds peer addresses (from trackers, the command line, PEX); connects as slots allow. */
-  addPeers(addresses: readonly PeerAddress[]): void {
-    this.swarm.add(addresses);
+  /** Adds peer addresses (from trackers, the command line, PEX with its flags); connects as slots allow. */
+  addPeers(peers: readonly PeerHint[]): void {
+    this.swarm.add(peers);
   }
 
   /** An incoming connection whose handshake the listener read and routed here. */
-  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
-    this.swarm.accept(socket, address, handshake, rest);
+  acceptIncoming(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer, transport: Transport = transportOf(socket)): void {
+    this.swarm.accept(socket, address, handshake, rest, transport);
   }
 
   /** Bytes per second over the last few seconds, up to this moment (so never stale by a tick). */

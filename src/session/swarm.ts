@@ -11,10 +11,12 @@ import { dialPeer, type UtpConnector } from '../peer/dial.js';
 import type { EncryptionPolicy } from '../mse/index.js';
 import type { PeerError } from '../peer/errors.js';
 import { ReadRelay } from '../peer/read-relay.js';
-import type { PeerStream } from '../peer/stream.js';
-import { PeerBook, type PeerRecord } from './peer-book.js';
+import type { PeerStream, Transport } from '../peer/stream.js';
+import { dialChoice, PeerBook, type PeerHint, type PeerRecord } from './peer-book.js';
 
 const log = createDebug('pytor:session');
+/** Which transport each dial chose, and why (BEP 11 flags, earlier connections, failures). */
+const logDial = createDebug('pytor:swarm');
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const MAX_DIALS_AT_ONCE = 16;
@@ -36,7 +38,7 @@ export interface SwarmOptions {
   readonly active: () => boolean;
   /** Protocol encryption for outgoing connections (default 'prefer'). */
   readonly encryption?: EncryptionPolicy;
-  /** Outgoing uTP, tried when TCP cannot reach a peer. */
+  /** Outgoing uTP: first for peers known to speak it, else when TCP cannot reach a peer. */
   readonly utp?: UtpConnector;
 }
 
@@ -67,19 +69,20 @@ export class PeerSwarm {
     for (const p of this.peers.values()) if (p.isReady) yield p;
   }
 
-  add(addresses: readonly PeerAddress[]): void {
-    for (const address of addresses) this.book.add(address);
+  /** Addresses to dial, with BEP 11 flags when they came by PEX. */
+  add(peers: readonly PeerHint[]): void {
+    for (const peer of peers) this.book.add(peer);
     if (this.options.active()) this.connectMore();
   }
 
   /** An incoming connection whose handshake the listener read and routed here. */
-  accept(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer): void {
+  accept(socket: PeerStream, address: PeerAddress, handshake: Handshake, rest: Buffer, transport: Transport = 'tcp'): void {
     const banned = this.book.isBanned(formatAddress(address));
     if (!this.options.active() || this.peers.size >= this.options.maxPeers || banned || (this.options.slots && this.options.slots.free() <= 0)) {
       socket.destroy();
       return;
     }
-    this.attach(socket, address, { handshake, rest });
+    this.attach(socket, address, transport, { handshake, rest });
   }
 
   connectMore(): void {
@@ -123,14 +126,17 @@ export class PeerSwarm {
 
   private dial(record: PeerRecord): void {
     const encryption = this.options.encryption ?? 'prefer';
-    dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption, infoHash: this.options.torrent.infoHash, relay: new ReadRelay(), detachPlain: true, utp: this.options.utp, preferUtp: record.preferUtp }).then(
-      ({ stream, relay, pending }) => {
+    const choice = dialChoice(record, this.options.utp !== undefined);
+    logDial('dial %s over %s first: %s', record.label, choice.first === 'utp' ? 'uTP' : 'TCP', choice.why);
+    dialPeer(record.address, { timeoutMs: CONNECT_TIMEOUT_MS, encryption, infoHash: this.options.torrent.infoHash, relay: new ReadRelay(), detachPlain: true, utp: this.options.utp, first: choice.first }).then(
+      ({ stream, relay, pending, transport }) => {
         this.book.dialEnded(record);
         if (!this.options.active()) {
           stream.destroy();
           return;
         }
-        this.attach(stream, record.address, undefined, relay, pending);
+        logDial('connected to %s over %s', record.label, transport === 'utp' ? 'uTP' : 'TCP');
+        this.attach(stream, record.address, transport, undefined, relay, pending);
       },
       (err: PeerError) => {
         this.book.dialEnded(record);
@@ -140,8 +146,6 @@ export class PeerSwarm {
   }
 
   private failed(record: PeerRecord, why: string): void {
-    // The other transport next time: a uTP-only peer may accept TCP and hang up at once.
-    if (this.options.utp) record.preferUtp = !record.preferUtp;
     this.book.failed(record);
     log('connect %s failed (%d): %s', record.label, record.failures, why);
   }
@@ -149,6 +153,7 @@ export class PeerSwarm {
   private attach(
     socket: PeerStream,
     address: PeerAddress,
+    transport: Transport,
     accepted: { handshake: Handshake; rest: Buffer } | undefined,
     relay?: ReadRelay,
     pending?: Buffer,
@@ -159,12 +164,15 @@ export class PeerSwarm {
       return;
     }
     const record = accepted ? this.book.incoming(address) : this.book.get(label);
-    if (record) record.connected = true;
+    if (record) {
+      record.connected = true;
+      this.book.connectedOver(record, transport);
+    }
     const { torrent, peerId, reserved, now } = this.options;
     const peer = new PeerConnection(
       socket,
       address,
-      { infoHash: torrent.infoHash, peerId, pieceCount: torrent.pieces.length, reserved, now, accepted, relay, pending },
+      { infoHash: torrent.infoHash, peerId, pieceCount: torrent.pieces.length, reserved, now, accepted, relay, pending, transport },
       this.handler,
     );
     if (!peer.isClosed) this.peers.set(label, peer);

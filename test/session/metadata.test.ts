@@ -129,9 +129,9 @@ test('pex inbox: bounds per message and in all, ignores floods and remote loopba
     { host: 'example.com', port: 5000 },
     { host: '192.0.2.9', port: 5000 },
   ];
-  assert.deepEqual(inbox.accept(remote, mixed, 100_000), [{ host: '192.0.2.9', port: 5000 }]);
+  assert.deepEqual(inbox.accept(remote, mixed, 100_000), [{ host: '192.0.2.9', port: 5000, flags: 0 }]);
   // A peer on loopback may name loopback peers (the test swarms do).
-  assert.deepEqual(inbox.accept({ host: '127.0.0.1', port: 1 }, [{ host: '127.0.0.1', port: 5000 }], 0), [{ host: '127.0.0.1', port: 5000 }]);
+  assert.deepEqual(inbox.accept({ host: '127.0.0.1', port: 1 }, [{ host: '127.0.0.1', port: 5000 }], 0), [{ host: '127.0.0.1', port: 5000, flags: 0 }]);
   // The session-wide budget runs out.
   let total = 0;
   for (let i = 0; i < 40; i++) total += inbox.accept({ host: `192.0.2.${i}`, port: 1 }, many, 0).length;
@@ -155,6 +155,8 @@ function fakeConn(host: string, port: number, opts: { incoming?: boolean; ext?: 
     label: `${host}:${port}`,
     remote: { infoHash: Buffer.alloc(20), peerId: Buffer.alloc(20), reserved },
     incoming: opts.incoming ?? false,
+    transport: 'tcp',
+    has: { pieceCount: 8, count: 0 },
     isReady: true,
     maxRequests: undefined as number | undefined,
     send: (msg: Message) => void c.sent.push(msg),
@@ -256,7 +258,7 @@ test('extensions: PEX in and out on a public torrent', () => {
   // b by the port it listens on; c not at all (its port is ephemeral); a not to itself.
   assert.deepEqual(decoded.value.added.map((p) => `${p.host}:${p.port}`), ['127.0.0.1:7000']);
   ext.onExtended(a.peer, EXT_UT_PEX, encodeUtPex({ added: [{ host: '127.0.0.1', port: 9999, flags: 0 }], dropped: [] }));
-  assert.deepEqual(added, [[{ host: '127.0.0.1', port: 9999 }]]);
+  assert.deepEqual(added, [[{ host: '127.0.0.1', port: 9999, flags: 0 }]]);
   // Malformed PEX is ignored, not fatal.
   ext.onExtended(a.peer, EXT_UT_PEX, Buffer.from('not bencode'));
   assert.equal(a.closed, undefined);
