@@ -194,3 +194,19 @@ test('a choke round with one upload slot: the peer it chokes gets a reject for e
   assert.deepEqual(b.blocks, []);
   assert.deepEqual(rejects(a.sent), []);
 });
+
+test('beyond 256 queued requests the next one is rejected, and the queue is still served in full', async () => {
+  const { peer, conn, sent, blocks } = fakePeer(true);
+  peer.amChoking = false;
+  peer.canUpload = false; // the socket is full: requests wait
+  const up = uploader();
+  // The first is taken by the pump (waiting for room), 256 wait in the queue, the 258th is one too many.
+  for (let n = 0; n < 258; n++) up.request(conn, { index: n % 10, begin: 0, length: 16384 });
+  await settle();
+  assert.deepEqual(rejects(sent), [`${257 % 10}:0`]);
+  peer.canUpload = true;
+  peer.socket.emit('drain');
+  await settle();
+  assert.equal(blocks.length, 257);
+  assert.equal(rejects(sent).length, 1);
+});
