@@ -128,6 +128,7 @@ export async function runTransfer(source: { torrent: Torrent } | { magnet: Magne
     sequential: (opts.sequential ?? false) || (opts.stdout ?? false),
     limitDown: opts.limitDown,
     limitUp: opts.limitUp,
+    uploadSlots: opts.uploadSlots,
     onTorrent: (t, end) => {
       engine = t;
       events?.attach(t);

@@ -83,6 +83,7 @@ export async function runSeed(torrent: Torrent, opts: SeedOptions): Promise<numb
     readOnly: true,
     seed: { keepSeeding: true, ratio: opts.seedRatio, timeMs: opts.seedTime },
     limitUp: opts.limitUp,
+    uploadSlots: opts.uploadSlots,
     onTorrent: (t) => events?.attach(t),
     view,
     showNotes,

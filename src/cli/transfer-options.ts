@@ -6,13 +6,16 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import picomatch from 'picomatch';
 import type { Torrent } from '../metainfo/index.js';
+import { DEFAULT_UPLOAD_SLOTS } from '../session/choker.js';
 import { parseSelect, selectFiles, type PathPredicate } from '../storage/index.js';
 import { CliError } from './errors.js';
+import { positiveInt } from './options.js';
 import { parseDuration, parseRate } from './units.js';
 
 export interface LimitOptions {
   readonly limitDown?: number;
   readonly limitUp?: number;
+  readonly uploadSlots?: number;
   readonly seedTime?: number;
   readonly jsonEvents?: boolean;
 }
@@ -25,11 +28,12 @@ export interface SelectionOptions {
   readonly stdout?: boolean;
 }
 
-/** Adds --limit-down, --limit-up, --seed-time and --json-events (LimitOptions). */
+/** Adds --limit-down, --limit-up, --upload-slots, --seed-time and --json-events (LimitOptions). */
 export function addLimitOptions(command: Command, download: boolean): Command {
   if (download) command.option('--limit-down <rate>', 'most download bytes per second, all peers and web seeds together (500K, 2M, 1.5MiB)', parseRate);
   return command
     .option('--limit-up <rate>', 'most upload bytes per second, all peers together (500K, 2M, 1.5MiB)', parseRate)
+    .option('--upload-slots <n>', `peers we upload to at once, chosen by rate, plus one that rotates every 30 s (default ${DEFAULT_UPLOAD_SLOTS})`, positiveInt)
     .option('--seed-time <duration>', `stop seeding after this long (30m, 2h, 1d)${download ? '; implies --seed' : ''}`, parseDuration)
     .option('--json-events', 'print one JSON object per event on stdout (and nothing else there)');
 }

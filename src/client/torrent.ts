@@ -49,6 +49,8 @@ export interface AddOptions {
   /** Ask the torrent's trackers (default true). */
   readonly trackers?: boolean;
   readonly maxPeers?: number;
+  /** Peers unchoked for their rate, plus one optimistic (default 4). */
+  readonly uploadSlots?: number;
   readonly seed?: SeedPolicy;
   /** Ignore resume data: hash everything on disk. */
   readonly recheck?: boolean;
@@ -322,6 +324,7 @@ export class ClientTorrent extends EventEmitter {
       peerId: this.ctx.peerId,
       listenPort: this.ctx.port(),
       maxPeers: this.options.maxPeers,
+      uploadSlots: this.options.uploadSlots,
       connectionSlots: this.ctx.connectionSlots,
       readOnly: this.options.readOnly,
       trust: resume ? (stamps) => (this.options.trustOwnWrites ? crashTrust : pieceTrust)(torrent, resume, stamps) : undefined,

@@ -104,6 +104,8 @@ export class PeerConnection {
   readonly transport: Transport;
   remote: Handshake | undefined;
   amChoking = true;
+  /** Since when we have choked the peer (its connection time until we first unchoke it). */
+  amChokingSince: number;
   amInterested = false;
   peerChoking = true;
   peerInterested = false;
@@ -157,6 +159,7 @@ export class PeerConnection {
     this.now = options.now ?? Date.now;
     this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.createdAt = this.lastHeardAt = this.lastSentAt = this.now();
+    this.amChokingSince = this.createdAt;
     this.rateMark.at = this.createdAt;
     this.has = new Bitfield(options.pieceCount);
     this.framer = new Framer({ pieceCount: options.pieceCount });
@@ -229,6 +232,7 @@ export class PeerConnection {
     if (this.closed) return;
     switch (msg.type) {
       case 'choke':
+        if (!this.amChoking) this.amChokingSince = this.now();
         this.amChoking = true;
         break;
       case 'unchoke':

@@ -31,6 +31,8 @@ export interface SessionOptions {
   readonly listenPort?: number;
   /** Most peer connections at once. */
   readonly maxPeers?: number;
+  /** Peers unchoked for their rate, plus one optimistic (default DEFAULT_UPLOAD_SLOTS, choker.ts). */
+  readonly uploadSlots?: number;
   /** A limit shared with other torrents (the client's global connection limit). */
   readonly connectionSlots?: ConnectionSlots;
   /**
@@ -225,6 +227,7 @@ export class TorrentSession extends EventEmitter {
       warn: (message) => this.emit('warning', message),
       random: this.random,
       bucket: options.bandwidth?.up,
+      uploadSlots: options.uploadSlots,
     });
     const urls = options.readOnly ? [] : (options.webSeeds ?? []);
     this.webSeeds =

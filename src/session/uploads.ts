@@ -30,6 +30,8 @@ export interface UploaderHost {
   random: () => number;
   /** The client's upload limit, shared by every peer (absent or rate 0: none). */
   readonly bucket?: TokenBucket;
+  /** Peers unchoked for their rate, besides the optimistic one (default DEFAULT_UPLOAD_SLOTS). */
+  readonly uploadSlots?: number;
 }
 
 export class Uploader {
@@ -41,7 +43,11 @@ export class Uploader {
   /** Payload bytes sent. */
   uploaded = 0;
 
-  constructor(private readonly host: UploaderHost) {}
+  private readonly slots: number;
+
+  constructor(private readonly host: UploaderHost) {
+    this.slots = host.uploadSlots ?? DEFAULT_UPLOAD_SLOTS;
+  }
 
   /** A peer asked for a block; false when the request breaks the rules (the peer should go). */
   request(peer: PeerConnection, req: UploadRequest): boolean {
@@ -82,7 +88,7 @@ export class Uploader {
 
   /** A peer just became ready: a free slot goes to it at once rather than a round later. */
   welcome(peer: PeerConnection, peers: Iterable<PeerConnection>): void {
-    if (this.unchokedCount(peers) < DEFAULT_UPLOAD_SLOTS) peer.send({ type: 'unchoke' });
+    if (this.unchokedCount(peers) < this.slots) peer.send({ type: 'unchoke' });
   }
 
   /** Called every tick: a choke round when one is due. */
@@ -93,8 +99,13 @@ export class Uploader {
     if (rotate) this.lastOptimisticAt = now;
     const seeding = this.host.seeding();
     const { unchoked, optimistic } = chooseUnchoked(
-      ready.map((p) => ({ id: p.label, interested: p.peerInterested, rate: seeding ? p.uploadRate : p.downloadRate })),
-      DEFAULT_UPLOAD_SLOTS,
+      ready.map((p) => ({
+        id: p.label,
+        interested: p.peerInterested,
+        rate: seeding ? p.uploadRate : p.downloadRate,
+        chokedSince: p.amChoking ? p.amChokingSince : undefined,
+      })),
+      this.slots,
       this.optimistic,
       rotate,
       this.host.random,
@@ -136,7 +147,15 @@ export class Uploader {
           reject(peer, next);
           continue;
         }
-        if (!peer.canUpload) await waitDrain(peer.socket);
+        if (!peer.canUpload) {
+          await waitDrain(peer.socket);
+          if (peer.isClosed) break;
+          // Choked while we waited for room: no tokens or disk read for a block it will not get.
+          if (!allowed()) {
+            reject(peer, next);
+            continue;
+          }
+        }
         if (bucket && !bucket.unlimited) {
           const granted = await bucket.waitFor(next.length).then(
             () => true,
@@ -144,7 +163,17 @@ export class Uploader {
           );
           if (!granted) break;
         }
-        const block = await this.host.readBlock(next.index, next.begin, next.length);
+        let block: BlockLease;
+        try {
+          block = await this.host.readBlock(next.index, next.begin, next.length);
+        } catch (err) {
+          // Every request gets one answer: one we cannot read is rejected (BEP 6) like any we
+          // will not serve, and the queue behind it still gets its turn.
+          this.host.warn(`upload to ${peer.label} failed: ${(err as Error).message}`);
+          if (peer.isClosed) break;
+          reject(peer, next);
+          continue;
+        }
         if (peer.isClosed) {
           block.release();
           break;
