@@ -111,14 +111,21 @@ test('LEDBAT: a uTP upload gives way to a TCP upload at a bloated router queue, 
   const round = (x: number) => Math.round(x * 1000) / 1000;
   const summary = JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { utp: round(v.utp), tcp: round(v.tcp), samples: v.samples }])));
   console.log(`LEDBAT vs TCP (MB/s, link ${LINK}): ${summary}`);
-  const detail = `${summary}\nrouter: ${qdisc}`;
+  // The sender's last uTP stats before TCP stopped (window, RTT, queueing delay), for a failure.
+  const stats = txr.stdout.split('\n').filter((l) => l.includes('"cwnd"') && Number(/"t":(\d+)/.exec(l)?.[1]) <= marks['tcp-stop']!);
+  const detail = `${summary}\nuTP at the end of the competition: ${stats.at(-1) ?? 'none'}\nrouter: ${qdisc}`;
 
   for (const [name, v] of Object.entries(r)) assert.ok(v.samples >= 6, `window ${name} has ${v.samples} samples: ${detail}`);
+  // Thresholds from 5 runs each on a loaded 2-core machine (MB/s): alone 0.951, early uTP
+  // 0.26-0.28, competing uTP 0.17-0.19 and TCP 0.77-0.79, recovered 0.95. With RFC 6817's
+  // 1 MSS per RTT decrease (before DECREASE_BYTES_PER_RTT) competing uTP was 0.28-0.34.
   // Alone, uTP fills the link (LEDBAT keeps the queue near 100 ms, so the link never idles).
   assert.ok(r.alone.utp > 0.75 * LINK, `uTP alone: ${r.alone.utp} MB/s: ${detail}`);
-  // Once TCP has filled the queue beyond LEDBAT's target, uTP keeps shrinking its window.
-  assert.ok(r.competing.utp < 0.3 * LINK, `uTP beside TCP: ${r.competing.utp} MB/s: ${detail}`);
-  assert.ok(r.competing.tcp > 0.6 * LINK, `TCP beside uTP: ${r.competing.tcp} MB/s: ${detail}`);
+  // TCP fills the queue beyond LEDBAT's target: uTP falls at once to a minor share...
+  assert.ok(r.early.utp < 0.4 * LINK, `uTP in the first ${P2_S / 2} s beside TCP: ${r.early.utp} MB/s: ${detail}`);
+  // ...and keeps shrinking its window while the queue stays above the target.
+  assert.ok(r.competing.utp < 0.25 * LINK, `uTP beside TCP: ${r.competing.utp} MB/s: ${detail}`);
+  assert.ok(r.competing.tcp > 0.65 * LINK, `TCP beside uTP: ${r.competing.tcp} MB/s: ${detail}`);
   assert.ok(r.competing.utp < r.early.utp, `uTP did not keep giving way (early ${r.early.utp}, later ${r.competing.utp}): ${detail}`);
   // TCP gone: uTP takes the link back.
   assert.ok(r.recovered.utp > 0.75 * LINK, `uTP after TCP stopped: ${r.recovered.utp} MB/s: ${detail}`);
