@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ledbat, RttEstimator, TARGET_DELAY_US, u32Diff } from '../../src/utp/index.js';
+import { DECREASE_BYTES_PER_RTT, GAIN, Ledbat, RttEstimator, TARGET_DELAY_US, u32Diff } from '../../src/utp/index.js';
 import { SimNet } from './sim.js';
 
 const MSS = 1000;
@@ -32,6 +32,29 @@ test('LEDBAT grows below the target delay and shrinks above it', () => {
   for (let i = 0; i < 20; i++) ackWindow(l, clock, base + 2 * TARGET_DELAY_US);
   assert.ok(l.cwnd < grown - 10 * MSS, `shrank to ${l.cwnd} from ${grown} above target`);
   assert.equal(l.queuingDelay(), 2 * TARGET_DELAY_US);
+});
+
+test('LEDBAT gives way faster than it grows: 3000 bytes per RTT at twice the target, scaled by off_target', () => {
+  // A TCP flow holding the bottleneck queue at twice the target must not leave uTP most of its
+  // window for many seconds: at 1 MSS per RTT (RFC 6817's GAIN) a 100 kB window lost only 60 kB
+  // in 10 s at a real bloated router (test/interop/utp-ledbat-tcp.test.ts).
+  const clock = { now: 0 };
+  const base = 20_000;
+  const shrinkOver = (queueUs: number): number => {
+    const l = new Ledbat({ mss: MSS, maxWindow: 10_000_000, slowStart: false });
+    l.addDelaySample(0, base);
+    l.cwnd = 100 * MSS;
+    ackWindow(l, clock, base + queueUs);
+    return 100 * MSS - l.cwnd;
+  };
+  const atTwice = shrinkOver(2 * TARGET_DELAY_US);
+  assert.ok(atTwice > 0.97 * DECREASE_BYTES_PER_RTT && atTwice < 1.05 * DECREASE_BYTES_PER_RTT, `one RTT at 2x target: -${atTwice}`);
+  assert.ok(atTwice > 2 * GAIN * MSS, 'faster than the increase cap');
+  const atThrice = shrinkOver(3 * TARGET_DELAY_US);
+  assert.ok(Math.abs(atThrice - 2 * atTwice) < 0.05 * atThrice, `proportional to off_target: -${atThrice} vs -${atTwice}`);
+  // Half over the target: half the decrease.
+  const atOneAndHalf = shrinkOver(1.5 * TARGET_DELAY_US);
+  assert.ok(Math.abs(atOneAndHalf - atTwice / 2) < 0.05 * atTwice, `-${atOneAndHalf} vs -${atTwice}`);
 });
 
 test('LEDBAT at the target delay holds the window', () => {
