@@ -38,6 +38,11 @@ export class PartialPiece {
   readonly requested: Uint8Array;
   readonly received: Uint8Array;
   receivedCount = 0;
+  /**
+   * False once a scan found every block requested or received; set again when a request is
+   * dropped or answered. Spares pick() rescanning full pieces on every arriving block.
+   */
+  mayHaveFree = true;
   /** Peers (by label) that sent blocks of it: they share the blame for a bad hash. */
   readonly contributors = new Set<string>();
 
@@ -285,6 +290,7 @@ export class PiecePicker {
     if (!p) return;
     const b = begin / BLOCK_LENGTH;
     if (p.requested[b]! > 0) p.requested[b]!--;
+    p.mayHaveFree = true;
   }
 
   /** Stores a received block; says whether its piece is now complete. */
@@ -293,7 +299,11 @@ export class PiecePicker {
     const b = begin / BLOCK_LENGTH;
     if (!p || !Number.isInteger(b) || b >= p.blockCount) return { kind: 'unwanted' };
     if (p.requested[b]! > 0) p.requested[b]!--;
-    if (p.received[b] || data.length !== p.blockLength(b)) return { kind: 'unwanted' };
+    if (p.received[b] || data.length !== p.blockLength(b)) {
+      // A block of the wrong length is dropped: with no request left for it, it is free again.
+      if (!p.received[b] && p.requested[b] === 0) p.mayHaveFree = true;
+      return { kind: 'unwanted' };
+    }
     data.copy(p.buffer, begin);
     p.received[b] = 1;
     p.receivedCount++;
@@ -306,11 +316,15 @@ export class PiecePicker {
 
   /** A completed piece is being hashed or written: neither missing nor partial. */
   private takeFree(p: PartialPiece, out: BlockRequest[], max: number): void {
-    for (let b = 0; b < p.blockCount && out.length < max; b++) {
+    if (!p.mayHaveFree) return;
+    let b = 0;
+    for (; b < p.blockCount && out.length < max; b++) {
       if (p.received[b] || p.requested[b]! > 0) continue;
       p.requested[b] = 1;
       out.push({ index: p.index, begin: b * BLOCK_LENGTH, length: p.blockLength(b) });
     }
+    // Scanned to the end: nothing is free until a request is dropped or answered.
+    if (b === p.blockCount) p.mayHaveFree = false;
   }
 
   private takeEndgame(peer: PickerPeer, out: BlockRequest[], max: number): void {

@@ -143,3 +143,16 @@ test('random property: any interleaving of picks and arrivals completes every pi
     assert.equal(picker.verifiedBytes, length);
   }
 });
+
+test('a piece whose blocks are all requested is skipped until a request is dropped, then offered again', () => {
+  const picker = new PiecePicker({ pieceCount: 2, pieceLength: 4 * 16384, length: 8 * 16384 }, () => 0, 1);
+  const all = { has: () => true, isRequested: () => false };
+  const first = picker.pick(all, 10);
+  assert.equal(first.length, 4, 'one partial piece at most: its four blocks');
+  assert.deepEqual(picker.pick(all, 10), [], 'nothing free while every block is in flight');
+  picker.requestDropped(first[2]!.index, first[2]!.begin);
+  assert.deepEqual(picker.pick(all, 10), [{ index: first[2]!.index, begin: first[2]!.begin, length: 16384 }]);
+  // A block of the wrong length is dropped and its block offered again.
+  picker.blockReceived(first[1]!.index, first[1]!.begin, Buffer.alloc(100), 'p');
+  assert.deepEqual(picker.pick(all, 10), [{ index: first[1]!.index, begin: first[1]!.begin, length: 16384 }]);
+});
