@@ -5,6 +5,7 @@ import { pieceSize, type Torrent } from '../metainfo/types.js';
 import { ioError, StorageError } from './errors.js';
 import { pieceSpans, type FileSpan } from './file-map.js';
 import { HandlePool } from './handle-pool.js';
+import { TransferIo } from './transfer-io.js';
 import { PartFile } from './part-file.js';
 import { MISSING_FILE, PieceTrust, type FileStamp } from './resume.js';
 import { verifyPiece } from './verify.js';
@@ -23,6 +24,8 @@ export interface StorageOptions {
    * (OUT/.pytor/), and moved into a file when a later open selects it.
    */
   readonly wantedFiles?: readonly boolean[];
+  /** Piece writes on the event loop while they are fast (default true; transfer-io.ts). */
+  readonly ioOnEventLoop?: boolean;
 }
 
 export const DEFAULT_MAX_OPEN_FILES = 64;
@@ -49,6 +52,8 @@ interface PlacedFile {
 export class TorrentStorage {
   private readonly pool: HandlePool;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Piece writes: on the event loop until the disk is slow (transfer-io.ts). */
+  private readonly io: TransferIo;
   /** Pieces written through this storage: their bytes exist even where the file was short at open. */
   private readonly written: Uint8Array;
   private closed = false;
@@ -62,10 +67,12 @@ export class TorrentStorage {
     maxOpenFiles: number,
     /** Whole pieces that hold bytes of unselected files (absent when read-only). */
     private readonly part: PartFile | undefined,
+    ioOnEventLoop: boolean,
   ) {
     const flags = readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR;
     this.pool = new HandlePool((i) => this.diskPathOf(i), flags | O_NOFOLLOW, maxOpenFiles);
     this.written = new Uint8Array(torrent.pieces.length);
+    this.io = new TransferIo(ioOnEventLoop);
   }
 
   static async open(torrent: Torrent, outDir: string, options: StorageOptions = {}): Promise<TorrentStorage> {
@@ -98,7 +105,7 @@ export class TorrentStorage {
       placed.push({ diskPath, length: file.length, atOpen, unwanted });
     }
     const part = readOnly ? undefined : await PartFile.open(root, torrent);
-    const storage = new TorrentStorage(torrent, root, placed, readOnly, maxOpenFiles, part);
+    const storage = new TorrentStorage(torrent, root, placed, readOnly, maxOpenFiles, part, options.ioOnEventLoop ?? true);
     try {
       await storage.movePartPieces();
     } catch (err) {
@@ -132,7 +139,7 @@ export class TorrentStorage {
   private async writeSpans(index: number, data: Uint8Array, spans: readonly FileSpan[]): Promise<void> {
     for (const span of spans) {
       if (span.padding || this.files[span.fileIndex]!.unwanted) continue;
-      await this.pool.use(span.fileIndex, (h) => writeFully(h, data, span, this.diskPathOf(span.fileIndex)));
+      await this.pool.use(span.fileIndex, (h) => writeFully(h, data, span, this.diskPathOf(span.fileIndex), this.io));
     }
     this.written[index] = 1;
   }
@@ -318,17 +325,11 @@ export class TorrentStorage {
   }
 }
 
-async function writeFully(h: FileHandle, data: Uint8Array, span: FileSpan, filePath: string): Promise<void> {
+async function writeFully(h: FileHandle, data: Uint8Array, span: FileSpan, filePath: string, io: TransferIo): Promise<void> {
   let done = 0;
   try {
     while (done < span.length) {
-      const { bytesWritten } = await h.write(
-        data,
-        span.bufferOffset + done,
-        span.length - done,
-        span.fileOffset + done,
-      );
-      done += bytesWritten;
+      done += await io.write(h, data, span.bufferOffset + done, span.length - done, span.fileOffset + done);
     }
   } catch (err) {
     throw ioError(err, filePath, 'write');
