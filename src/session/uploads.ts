@@ -7,10 +7,11 @@ import { pieceSize, type Torrent } from '../metainfo/index.js';
 import { BLOCK_LENGTH, type PeerConnection } from '../peer/connection.js';
 import type { TokenBucket } from './bandwidth.js';
 import type { BlockLease } from './read-cache.js';
+import { OUR_REQQ } from './extensions.js';
 import { chooseUnchoked, CHOKE_ROUND_MS, DEFAULT_UPLOAD_SLOTS, OPTIMISTIC_ROUND_MS } from './choker.js';
 
-/** Requests a peer may queue with us; beyond this they are dropped. */
-const MAX_UPLOAD_QUEUE = 256;
+/** Requests a peer may queue with us (what we advertise as reqq); beyond this they are rejected. */
+const MAX_UPLOAD_QUEUE = OUR_REQQ;
 
 export interface UploadRequest {
   readonly index: number;

@@ -8,6 +8,7 @@ import type { PeerConnection } from '../../src/peer/connection.js';
 import type { Message } from '../../src/wire/index.js';
 import { Uploader } from '../../src/session/uploads.js';
 import type { BlockLease } from '../../src/session/read-cache.js';
+import { OUR_REQQ } from '../../src/session/extensions.js';
 import { makeTorrent } from '../storage/fixture.js';
 
 const torrent = makeTorrent('fast', [{ path: ['f'], data: Buffer.alloc(10 * 16384, 7) }], 16384, false);
@@ -216,18 +217,19 @@ test('a choke round with one upload slot: the peer it chokes gets a reject for e
   assert.deepEqual(rejects(a.sent), []);
 });
 
-test('beyond 256 queued requests the next one is rejected, and the queue is still served in full', async () => {
+test('beyond OUR_REQQ queued requests the next one is rejected, and the queue is still served in full', async () => {
   const { peer, conn, sent, blocks } = fakePeer(true);
   peer.amChoking = false;
   peer.canUpload = false; // the socket is full: requests wait
   const up = uploader();
-  // The first is taken by the pump (waiting for room), 256 wait in the queue, the 258th is one too many.
-  for (let n = 0; n < 258; n++) up.request(conn, { index: n % 10, begin: 0, length: 16384 });
+  // The first is taken by the pump (waiting for room), OUR_REQQ wait in the queue, the next is one too many.
+  const total = OUR_REQQ + 2;
+  for (let n = 0; n < total; n++) up.request(conn, { index: n % 10, begin: 0, length: 16384 });
   await settle();
-  assert.deepEqual(rejects(sent), [`${257 % 10}:0`]);
+  assert.deepEqual(rejects(sent), [`${(total - 1) % 10}:0`]);
   peer.canUpload = true;
   peer.socket.emit('drain');
   await settle();
-  assert.equal(blocks.length, 257);
+  assert.equal(blocks.length, total - 1);
   assert.equal(rejects(sent).length, 1);
 });
