@@ -13,7 +13,7 @@ import { runMeasured } from '../test/interop/harness/measure.js';
 import { spawnManaged, stopAll } from '../test/interop/harness/process.js';
 import { startLtSwarm } from '../test/interop/harness/lt-swarm.js';
 import { makeFixture, type Fixture } from './fixture.js';
-import { fmt, parseSize, pytorLoopbackFlags, sizeLabel } from './util.js';
+import { fmt, parseSize, pytorLoopbackFlags, pytorNodeArgs, sizeLabel } from './util.js';
 
 const ENTRY = path.resolve(process.cwd(), 'dist', 'src', 'cli', 'entry.js');
 const MEMLOG = path.resolve(process.cwd(), 'dist', 'bench', 'memlog.js');
@@ -32,7 +32,7 @@ async function profileDownload(fx: Fixture, kind: Kind, dir: string): Promise<nu
   try {
     const r = await runMeasured({
       cmd: process.execPath,
-      args: [...nodeFlags(kind, dir), ENTRY, 'download', fx.torrentFile, '-o', out, '--peer', `${LOOPBACK}:${port}`, '--no-trackers', '--bind', LOOPBACK, '--port', String(await freePort('tcp')), '--state-dir', `${out}-state`, '--quiet', '--json', ...pytorLoopbackFlags('download')],
+      args: [...pytorNodeArgs(), ...nodeFlags(kind, dir), ENTRY, 'download', fx.torrentFile, '-o', out, '--peer', `${LOOPBACK}:${port}`, '--no-trackers', '--bind', LOOPBACK, '--port', String(await freePort('tcp')), '--state-dir', `${out}-state`, '--quiet', '--json', ...pytorLoopbackFlags('download')],
       env: { ...process.env, MEMLOG_FILE: path.join(dir, 'down-mem.json') },
       timeoutMs: 600_000,
     });
@@ -55,7 +55,7 @@ async function profileSeed(fx: Fixture, kind: Kind, dir: string): Promise<void> 
   const seeder = await spawnManaged({
     name: 'pytor-seed',
     cmd: process.execPath,
-    args: [...nodeFlags(kind, dir), ENTRY, 'seed', fx.torrentFile, '-d', fx.seedDir, '--no-trackers', '--bind', LOOPBACK, '--port', String(port), '--state-dir', state, ...pytorLoopbackFlags('seed')],
+    args: [...pytorNodeArgs(), ...nodeFlags(kind, dir), ENTRY, 'seed', fx.torrentFile, '-d', fx.seedDir, '--no-trackers', '--bind', LOOPBACK, '--port', String(port), '--state-dir', state, ...pytorLoopbackFlags('seed')],
     env: { ...process.env, MEMLOG_FILE: path.join(dir, 'seed-mem.json') },
     readyLine: /^seeding .* on port \d+/,
     readyTimeoutMs: 600_000,
