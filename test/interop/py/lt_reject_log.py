@@ -39,37 +39,14 @@ import sys
 import time
 
 import libtorrent as lt
+import lt_fast_log
 
-LOOPBACK = "127.0.0.1"
 MSG = re.compile(r"(<==|==>)\s*([A-Z_]+)")
 BLOCK = re.compile(r"piece: (\d+) s: ([0-9a-fA-F]+) l: ([0-9a-fA-F]+)")
 SETTLE_S = 3.0
 
 
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-def settings():
-    return {
-        "listen_interfaces": "%s:0" % LOOPBACK,
-        "outgoing_interfaces": LOOPBACK,
-        "enable_dht": False,
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
-        "enable_ip_notifier": False,
-        "enable_outgoing_utp": False,
-        "enable_incoming_utp": False,
-        "allow_multiple_connections_per_ip": True,
-        "ssrf_mitigation": False,
-        # A line per block: a small alert queue would drop the very lines the ledger needs.
-        "alert_queue_size": 1000000,
-        "alert_mask": lt.alert.category_t.peer_log_notification
-        | lt.alert.category_t.status_notification
-        | lt.alert.category_t.error_notification,
-    }
+emit = lt_fast_log.emit
 
 
 class Ledger:
@@ -96,7 +73,8 @@ def main():
     target = (str(cfg["connect"][0]), int(cfg["connect"][1]))
     sessions = []
     for i in range(int(cfg["leechers"])):
-        s = lt.session(settings())
+        # The same loopback, TCP-only session with the peer log on as lt_fast_log.py's.
+        s = lt.session(lt_fast_log.settings())
         atp = lt.add_torrent_params()
         atp.ti = ti
         atp.save_path = os.path.join(cfg["leechDir"], str(i))
