@@ -109,13 +109,19 @@ test('the web UI drives the real daemon: magnet from a libtorrent seeder, .torre
     const s = await rpc(base, 'session-get');
     return s['speed-limit-down-enabled'] === true && s['speed-limit-down'] === 1000 && s['speed-limit-up-enabled'] === true && s['speed-limit-up'] === 250;
   }, 15_000);
+  // The form is rebuilt when the page hears of new limits: wait for that, or it would put the
+  // old values back over what is typed next (the cause of an intermittent failure here).
+  await until('the page showing the limits', async () => (await page.getByLabel('Download limit').inputValue()) === '1000' && (await page.getByLabel('Upload limit').inputValue()) === '250', 15_000);
   await page.getByLabel('Download limit').fill('');
   await page.getByLabel('Upload limit').fill('');
   await page.getByRole('button', { name: 'Set limits' }).click();
   await until('the limits lifted in the daemon', async () => {
     const s = await rpc(base, 'session-get');
     return s['speed-limit-down-enabled'] === false && s['speed-limit-up-enabled'] === false;
-  }, 15_000);
+  }, 15_000).catch(async (err: Error) => {
+    const shown = `page shows down "${await page.getByLabel('Download limit').inputValue()}", up "${await page.getByLabel('Upload limit').inputValue()}"`;
+    throw new Error(`${err.message}; ${shown}; daemon: ${JSON.stringify(await rpc(base, 'session-get')).slice(0, 400)}; page said: ${await page.locator('[role=status]').allInnerTexts()}`);
+  });
   await until('free space shown', async () => /B$/.test(await page.getByTestId('free-space').innerText()), 15_000);
   assert.equal(await page.getByTestId('dht').innerText(), 'off');
   // The peer port the page shows is the one the daemon printed.

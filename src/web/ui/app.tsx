@@ -1,6 +1,6 @@
 // The page: session bar (rates chart, limits, port, DHT, free space), the torrent list, the
 // detail of the selected torrent, and the add and remove dialogs. Polls the RPC every second.
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { LIST_FIELDS, STATE_LABELS, visibleRows, type SortKey, type StateName, type TorrentRow } from '../shared/format.js';
 import { AddDialog, RemoveDialog } from './dialogs.js';
 import { Detail } from './detail.js';
@@ -45,9 +45,14 @@ export function App() {
   }, []);
   usePoll(refresh, 1000);
 
+  // Polls and action refreshes overlap: an answer to an older request must not undo a newer one
+  // (the limits form is rebuilt from it, and would put back values the user has just changed).
+  const sessionAsked = useRef(0);
   const refreshSession = useCallback(async () => {
+    const asked = ++sessionAsked.current;
     try {
       const s = await rpc.call<SessionInfo>('session-get');
+      if (asked !== sessionAsked.current) return;
       setSession(s);
       const free = await rpc.call<{ 'size-bytes': number }>('free-space', { path: s['download-dir'] });
       setFreeSpace(free['size-bytes']);

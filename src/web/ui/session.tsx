@@ -84,16 +84,31 @@ function RateChart({ samples }: { samples: RateSample[] }) {
   return <div class="chart" ref={box} role="img" aria-label="Chart of the total download and upload rates over the last five minutes" />;
 }
 
-function LimitField({ id, label, enabled, value }: { id: string; label: string; enabled: boolean; value: number }) {
+function LimitField({ id, label, value, onInput }: { id: string; label: string; value: string; onInput: (v: string) => void }) {
   return (
     <label for={id}>
       {label}
       <span class="limit-input">
-        <input id={id} name={id} type="number" min="0" step="1" inputMode="numeric" placeholder="no limit" defaultValue={enabled ? String(value) : ''} />
+        <input
+          id={id}
+          name={id}
+          type="number"
+          min="0"
+          step="1"
+          inputMode="numeric"
+          placeholder="no limit"
+          value={value}
+          onInput={(e) => onInput((e.currentTarget as HTMLInputElement).value)}
+        />
         <span class="unit">kB/s</span>
       </span>
     </label>
   );
+}
+
+/** What a limit field shows: the user's unsent edit, else the daemon's limit ('' for none). */
+function shownLimit(draft: string | undefined, enabled: boolean | undefined, value: number | undefined): string {
+  return draft ?? (enabled && value !== undefined ? String(value) : '');
 }
 
 export function SessionBar(props: {
@@ -104,20 +119,26 @@ export function SessionBar(props: {
 }) {
   const { session, samples, freeSpace } = props;
   const last = samples[samples.length - 1];
-  const limitsKey = session ? `${session['speed-limit-down-enabled']}:${session['speed-limit-down']}:${session['speed-limit-up-enabled']}:${session['speed-limit-up']}` : '';
+  // Edits live here until sent: the session polls never overwrite what the user is typing.
+  const [drafts, setDrafts] = useState<{ down?: string; up?: string }>({});
+  const shownDown = shownLimit(drafts.down, session?.['speed-limit-down-enabled'], session?.['speed-limit-down']);
+  const shownUp = shownLimit(drafts.up, session?.['speed-limit-up-enabled'], session?.['speed-limit-up']);
   const submit = (e: Event) => {
     e.preventDefault();
-    const form = e.currentTarget as HTMLFormElement;
-    const read = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
-    const down = read('limit-down');
-    const up = read('limit-up');
+    const down = shownDown.trim();
+    const up = shownUp.trim();
     const args = {
       'speed-limit-down-enabled': down !== '',
       'speed-limit-up-enabled': up !== '',
       ...(down !== '' ? { 'speed-limit-down': Math.max(0, Math.round(Number(down))) } : {}),
       ...(up !== '' ? { 'speed-limit-up': Math.max(0, Math.round(Number(up))) } : {}),
     };
-    void props.onLimits(args, `Speed limits: down ${down === '' ? 'unlimited' : `${down} kB/s`}, up ${up === '' ? 'unlimited' : `${up} kB/s`}`);
+    // Once sent (and the session read again), the fields show the daemon's limits, unless the
+    // user has typed again meanwhile (each edit makes a new drafts object).
+    const sent = drafts;
+    void props
+      .onLimits(args, `Speed limits: down ${down === '' ? 'unlimited' : `${down} kB/s`}, up ${up === '' ? 'unlimited' : `${up} kB/s`}`)
+      .finally(() => setDrafts((d) => (d === sent ? {} : d)));
   };
   const dht = !session ? '–' : !session['dht-enabled'] ? 'off' : session['pytor-dht-nodes'] !== undefined ? `${session['pytor-dht-nodes']} nodes` : 'on';
   return (
@@ -163,9 +184,9 @@ export function SessionBar(props: {
         </div>
       </dl>
       {session && (
-        <form class="limits" key={limitsKey} onSubmit={submit} aria-label="Speed limits">
-          <LimitField id="limit-down" label="Download limit" enabled={session['speed-limit-down-enabled']} value={session['speed-limit-down']} />
-          <LimitField id="limit-up" label="Upload limit" enabled={session['speed-limit-up-enabled']} value={session['speed-limit-up']} />
+        <form class="limits" onSubmit={submit} aria-label="Speed limits">
+          <LimitField id="limit-down" label="Download limit" value={shownDown} onInput={(v) => setDrafts((d) => ({ ...d, down: v }))} />
+          <LimitField id="limit-up" label="Upload limit" value={shownUp} onInput={(v) => setDrafts((d) => ({ ...d, up: v }))} />
           <button type="submit">Set limits</button>
         </form>
       )}
