@@ -12,8 +12,12 @@ import createDebug from 'debug';
 
 const log = createDebug('pytor:web');
 
-/** Where `npm run build` puts the UI, beside this module in dist/src/web. */
-export const WEB_ROOT = fileURLToPath(new URL('./public/', import.meta.url));
+/**
+ * Where `npm run build` puts the UI, beside this module in dist/src/web. Written '../web/public/'
+ * so that it is the same folder from dist/src/web/serve.js and from the CLI bundle,
+ * dist/src/cli/bundle.mjs (scripts/bundle-cli.mjs), where this code also runs.
+ */
+export const WEB_ROOT = fileURLToPath(new URL('../web/public/', import.meta.url));
 
 /** No inline script or style, nothing from another origin, no framing. */
 export const CONTENT_SECURITY_POLICY = [
