@@ -51,6 +51,11 @@ export interface PartFileOptions {
    * file, so 2 per file always suffices.
    */
   readonly slots?: number;
+  /**
+   * Only read what an earlier download kept (for seeding): nothing is created, changed or
+   * deleted, and a damaged file is ignored rather than started over. write/remove throw.
+   */
+  readonly readOnly?: boolean;
 }
 
 interface Slot {
@@ -75,6 +80,7 @@ export class PartFile {
     readonly file: string,
     private readonly torrent: PartGeometry,
     defaultSlots: number,
+    private readonly readOnly: boolean,
   ) {
     this.nslots = defaultSlots;
   }
@@ -91,7 +97,7 @@ export class PartFile {
     if (!Number.isInteger(slots) || slots < 1 || slots > MAX_PART_SLOTS) {
       throw new RangeError(`slots must be an integer from 1 to ${MAX_PART_SLOTS}, got ${slots}`);
     }
-    const pf = new PartFile(PartFile.pathFor(outDir, torrent.infoHashHex), torrent, slots);
+    const pf = new PartFile(PartFile.pathFor(outDir, torrent.infoHashHex), torrent, slots, options.readOnly ?? false);
     await pf.load();
     return pf;
   }
@@ -108,6 +114,7 @@ export class PartFile {
   /** Keeps verified piece `piece` (all of it); replaces an older copy. */
   write(piece: number, data: Uint8Array): Promise<void> {
     return this.serial(async () => {
+      this.checkWritable();
       this.checkPiece(piece, data.length);
       let slot = this.slotOf.get(piece);
       if (slot === undefined) {
@@ -154,9 +161,14 @@ export class PartFile {
   /** Forgets piece `piece` (its bytes were written to a file a later selection wants). */
   remove(piece: number): Promise<void> {
     return this.serial(async () => {
+      this.checkWritable();
       const slot = this.slotOf.get(piece);
       if (slot !== undefined) await this.freeSlot(slot);
     });
+  }
+
+  private checkWritable(): void {
+    if (this.readOnly) throw new PartFileError('EPARTFILE_IO', this.file, `part file ${this.file} is open read-only`);
   }
 
   /** Closes the file; an empty part file is deleted (and the .pytor folder when empty). */
@@ -166,7 +178,7 @@ export class PartFile {
       const h = this.handle;
       this.handle = undefined;
       if (h) await h.close();
-      if (h && this.slotOf.size === 0) {
+      if (h && this.slotOf.size === 0 && !this.readOnly) {
         await rm(this.file, { force: true });
         await rmdir(path.dirname(this.file)).catch(() => undefined); // only when empty
       }
@@ -182,7 +194,7 @@ export class PartFile {
       if (!dirStat.isDirectory()) throw new PartFileError('EPARTFILE_IO', this.file, `${path.dirname(this.file)} is not a folder`);
       const st = await lstat(this.file);
       if (!st.isFile()) throw new PartFileError('EPARTFILE_IO', this.file, `${this.file} is not a regular file`);
-      h = await open(this.file, fsConstants.O_RDWR | O_NOFOLLOW);
+      h = await open(this.file, (this.readOnly ? fsConstants.O_RDONLY : fsConstants.O_RDWR) | O_NOFOLLOW);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // nothing kept yet
       throw ioError(err, this.file, 'open');
@@ -200,10 +212,11 @@ export class PartFile {
         header.readUInt32BE(16) === this.torrent.pieceLength &&
         header.readUInt32BE(20) === this.torrent.pieces.length;
       if (!ok) {
-        // Only a cache of re-downloadable bytes: start over rather than refuse the download.
-        log('part file %s has a foreign or damaged header; starting a new one', this.file);
+        // Only a cache of re-downloadable bytes: start over rather than refuse the download
+        // (or, read-only, leave it be and hold nothing from it).
+        log('part file %s has a foreign or damaged header; %s', this.file, this.readOnly ? 'ignored' : 'starting a new one');
         await h.close();
-        await rm(this.file, { force: true });
+        if (!this.readOnly) await rm(this.file, { force: true });
         return;
       }
       const index = Buffer.alloc(slots * RECORD); // bounded: at most MAX_PART_SLOTS * 32 = 2 MiB

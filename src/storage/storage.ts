@@ -65,7 +65,7 @@ export class TorrentStorage {
     private readonly files: readonly PlacedFile[],
     private readonly readOnly: boolean,
     maxOpenFiles: number,
-    /** Whole pieces that hold bytes of unselected files (absent when read-only). */
+    /** Whole pieces that hold bytes of unselected files (read-only when the storage is). */
     private readonly part: PartFile | undefined,
     ioOnEventLoop: boolean,
   ) {
@@ -104,7 +104,8 @@ export class TorrentStorage {
       const atOpen = readOnly || unwanted ? await stampOf(diskPath) : await createSized(diskPath, file.length);
       placed.push({ diskPath, length: file.length, atOpen, unwanted });
     }
-    const part = readOnly ? undefined : await PartFile.open(root, torrent);
+    // Read-only (seeding): the boundary pieces an earlier selective download kept are served too.
+    const part = await PartFile.open(root, torrent, { readOnly });
     const storage = new TorrentStorage(torrent, root, placed, readOnly, maxOpenFiles, part, options.ioOnEventLoop ?? true);
     try {
       await storage.movePartPieces();
@@ -122,7 +123,7 @@ export class TorrentStorage {
    */
   private async movePartPieces(): Promise<void> {
     const part = this.part;
-    if (!part) return;
+    if (!part || this.readOnly) return;
     for (const index of part.pieces()) {
       const data = await part.read(index);
       if (!data || !verifyPiece(this.torrent, index, data)) {

@@ -64,3 +64,24 @@ test('selecting b only: a, c, d never created; boundary pieces kept whole in the
   for (const s of specs) assert.deepEqual(await readFile(path.join(out, 'sel', ...s.path)), s.data);
   assert.equal(await exists(path.join(out, '.pytor')), false);
 });
+
+test('seeding (read-only) what a selective download left: boundary pieces come from the part file, which stays untouched', async () => {
+  const out = path.join(root, 'seed-after-select');
+  const wanted = [false, true, false, false];
+  const storage = await TorrentStorage.open(torrent, out, { wantedFiles: wanted });
+  for (const i of [1, 2, 3]) await storage.writePiece(i, pieceOf(torrent, stream, i));
+  await storage.close();
+  const partPath = PartFile.pathFor(out, torrent.infoHashHex);
+  const before = await readFile(partPath);
+
+  const seed = await TorrentStorage.open(torrent, out, { readOnly: true });
+  const valid = await seed.checkExisting();
+  assert.deepEqual(valid.map((v, i) => (v ? i : -1)).filter((i) => i >= 0), [1, 2, 3], 'pieces 1 and 3 span unselected files: only the part file has them');
+  assert.deepEqual(await seed.readBlock(1, 100, 800), pieceOf(torrent, stream, 1).subarray(100, 900));
+  assert.deepEqual(await seed.readBlock(3, 600, 300), pieceOf(torrent, stream, 3).subarray(600, 900));
+  await assert.rejects(seed.writePiece(0, pieceOf(torrent, stream, 0)));
+  await seed.close();
+
+  assert.deepEqual(await readFile(partPath), before, 'the part file is not changed by seeding');
+  assert.deepEqual((await readdir(path.join(out, 'sel'))).sort(), ['sub'], 'no unselected file was created');
+});
