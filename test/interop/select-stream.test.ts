@@ -14,8 +14,11 @@ import { hashFile, verifyPayload, type PayloadSpec } from './harness/payload.js'
 import { freePort } from './harness/ports.js';
 import { LOCAL, MiB, makeFixture, parseSummary } from './pytor-helpers.js';
 
-const CASE_MS = 180_000;
+// A case waits for a libtorrent seeder (its ready timeout is 120 s) and then one pytor run
+// (killed at RUN_MS): the case's own bound must cover both, or a slow machine fails it by the
+// clock (a CI run at 1.25x the usual test time did, at 180 s) instead of by an assertion.
 const RUN_MS = 120_000;
+const CASE_MS = 120_000 + RUN_MS + 30_000;
 const PIECE = 64 * 1024;
 
 async function exists(p: string): Promise<boolean> {
