@@ -114,7 +114,12 @@ export class PeerConnection {
   /** Bytes of block payload received / sent. */
   downloaded = 0;
   uploaded = 0;
-  /** Smoothed rates in bytes per second, updated by tick(). */
+  /**
+   * Smoothed rates in whole bytes per second, updated by tick(). Whole, because V8 keeps a field
+   * that has only held small integers untagged: the first fractional value would change the
+   * layout of every connection at once and throw away the optimized code of the whole receive
+   * path (measured: 21 object layouts and 20 hot functions, one second into a download).
+   */
   downloadRate = 0;
   uploadRate = 0;
   snubbed = false;
@@ -304,8 +309,8 @@ export class PeerConnection {
       // Weighted toward the last second, so a stalled peer's rate falls within a few ticks.
       const down = (this.downloaded - this.rateMark.down) / dt;
       const up = (this.uploaded - this.rateMark.up) / dt;
-      this.downloadRate = this.downloadRate * 0.5 + down * 0.5;
-      this.uploadRate = this.uploadRate * 0.5 + up * 0.5;
+      this.downloadRate = Math.round(this.downloadRate * 0.5 + down * 0.5);
+      this.uploadRate = Math.round(this.uploadRate * 0.5 + up * 0.5);
       this.rateMark = { at: now, down: this.downloaded, up: this.uploaded };
     }
 
