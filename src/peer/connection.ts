@@ -268,7 +268,7 @@ export class PeerConnection {
     let written: ((err?: Error | null) => void) | undefined;
     if (done && this.socket instanceof Socket) {
       // A TCP socket calls back once the kernel has the bytes (or the socket is gone).
-      written = () => done();
+      written = done;
     } else if (done) {
       // Other streams (uTP, MSE) may call back while still holding the buffer: they get a copy.
       data = Buffer.from(block);

@@ -42,14 +42,11 @@ export class TransferIo {
     if (!this.inPlace) return (await h.write(data, offset, length, position)).bytesWritten;
     const t0 = this.now();
     const n = writeSync(h.fd, data, offset, length, position);
-    this.timed(t0, 'write');
-    return n;
-  }
-
-  private timed(t0: number, what: string): void {
     const ms = this.now() - t0;
-    if (ms <= SLOW_IO_MS) return;
-    this.inPlace = false;
-    log('a %s took %d ms: piece writes move to the thread pool', what, Math.round(ms));
+    if (ms > SLOW_IO_MS) {
+      this.inPlace = false;
+      log('a write took %d ms: piece writes move to the thread pool', Math.round(ms));
+    }
+    return n;
   }
 }
