@@ -51,6 +51,12 @@ export interface ExtensionHost {
   addPeers(peers: readonly PexPeer[]): void;
   /** Whether the peer is known to speak uTP beyond the connection's own transport (optional). */
   knowsUtp?(peer: PeerConnection): boolean;
+  /**
+   * We accept only encrypted connections: our handshake says `e: 1`, so peers that pass us on
+   * through PEX tell others to dial us encrypted. Not under 'prefer', which takes plaintext as
+   * gladly: `e: 1` would only move peers to RC4, which costs CPU on both sides.
+   */
+  readonly encryptionRequired?: boolean;
   now(): number;
 }
 
@@ -60,6 +66,8 @@ interface PeerExtensions {
   utPex: number;
   /** The port the peer listens on, when it said (`p`). */
   listenPort: number | undefined;
+  /** It said `e: 1` (prefers encryption). */
+  prefersEncryption: boolean;
   metadataServed: number;
   outbox: PexOutbox;
 }
@@ -79,7 +87,7 @@ export class SessionExtensions {
   /** Both handshakes done: when the peer set the BEP 10 bit, send ours. */
   onReady(peer: PeerConnection): void {
     if (!peer.remote || !supportsExtensionProtocol(peer.remote.reserved)) return;
-    this.peers.set(peer, { utMetadata: 0, utPex: 0, listenPort: undefined, metadataServed: 0, outbox: new PexOutbox() });
+    this.peers.set(peer, { utMetadata: 0, utPex: 0, listenPort: undefined, prefersEncryption: false, metadataServed: 0, outbox: new PexOutbox() });
     const m: Record<string, number> = { ut_metadata: EXT_UT_METADATA };
     if (this.pexEnabled) m.ut_pex = EXT_UT_PEX;
     const port = this.host.listenPort();
@@ -90,6 +98,7 @@ export class SessionExtensions {
       metadata_size: this.metadataSize,
       p: port > 0 ? port : undefined,
       yourip: ipBytes(peer.address.host),
+      e: this.host.encryptionRequired ? 1 : undefined,
     });
     peer.send({ type: 'extended', id: 0, payload: handshake });
   }
@@ -143,6 +152,7 @@ export class SessionExtensions {
         utp: peer.transport === 'utp' || (this.host.knowsUtp?.(peer) ?? false),
         seed: peer.has.pieceCount > 0 && peer.has.count === peer.has.pieceCount,
         dialled: !peer.incoming,
+        prefersEncryption: this.peers.get(peer)?.prefersEncryption ?? false,
       });
       out.set(formatAddress(address), { peer, entry: { ...address, flags } });
     }
@@ -160,6 +170,7 @@ export class SessionExtensions {
     if (h.m.ut_metadata !== undefined) state.utMetadata = h.m.ut_metadata;
     if (h.m.ut_pex !== undefined) state.utPex = h.m.ut_pex;
     if (h.p !== undefined) state.listenPort = h.p;
+    if (h.e !== undefined) state.prefersEncryption = h.e === 1;
     if (h.reqq !== undefined) peer.maxRequests = h.reqq;
     if (h.v !== undefined) peer.ext.clientVersion = h.v;
     log('%s: %s, ut_metadata %d, ut_pex %d, reqq %s', peer.label, h.v ?? '?', state.utMetadata, state.utPex, h.reqq ?? '-');

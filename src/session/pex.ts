@@ -27,11 +27,18 @@ export interface PexFacts {
   readonly seed: boolean;
   /** We dialled it, so its address is reachable (a peer that dialled us may sit behind NAT). */
   readonly dialled: boolean;
+  /** Its extended handshake said `e: 1`. */
+  readonly prefersEncryption: boolean;
 }
 
-/** The `added.f` byte for a peer: 0x04 uTP, 0x02 seed, 0x10 reachable (BEP 11). */
+/** The `added.f` byte for a peer: 0x01 prefers encryption, 0x02 seed, 0x04 uTP, 0x10 reachable (BEP 11). */
 export function pexFlagsFor(facts: PexFacts): number {
-  return (facts.utp ? PexFlags.utp : 0) | (facts.seed ? PexFlags.seed : 0) | (facts.dialled ? PexFlags.outgoing : 0);
+  return (
+    (facts.prefersEncryption ? PexFlags.prefersEncryption : 0) |
+    (facts.seed ? PexFlags.seed : 0) |
+    (facts.utp ? PexFlags.utp : 0) |
+    (facts.dialled ? PexFlags.outgoing : 0)
+  );
 }
 
 /** What we last told one peer. */

@@ -253,6 +253,7 @@ export class TorrentSession extends EventEmitter {
       readyPeers: () => this.swarm.ready(),
       addPeers: (peers) => this.addPeers(peers),
       knowsUtp: (peer) => this.swarm.book.get(peer.label)?.utp !== undefined,
+      encryptionRequired: options.encryption === 'require',
       now: this.now,
     });
   }

@@ -37,6 +37,8 @@ export interface ExtendedHandshake {
   readonly metadata_size?: number;
   /** Our address as the peer sees it: 4 or 16 bytes. */
   readonly yourip?: Buffer;
+  /** MSE: 1 when the client prefers encrypted connections (BEP 11 passes it on as flag 0x01). */
+  readonly e?: 0 | 1;
 }
 
 export type { ExtensionDecodeResult };
@@ -56,7 +58,8 @@ export function encodeExtendedHandshake(h: ExtendedHandshake): Buffer {
   }
   if (h.p !== undefined && !(Number.isInteger(h.p) && h.p > 0 && h.p <= 0xffff)) throw invalid('p', `${h.p} is not a port`);
   if (h.yourip !== undefined && h.yourip.length !== 4 && h.yourip.length !== 16) throw invalid('yourip', 'must be 4 or 16 bytes');
-  const out = encode({ m, v: h.v, p: h.p, reqq: h.reqq, metadata_size: h.metadata_size, yourip: h.yourip });
+  if (h.e !== undefined && h.e !== 0 && h.e !== 1) throw invalid('e', `${String(h.e)} is not 0 or 1`);
+  const out = encode({ m, v: h.v, p: h.p, reqq: h.reqq, metadata_size: h.metadata_size, yourip: h.yourip, e: h.e });
   if (out.length > MAX_EXTENDED_HANDSHAKE_LENGTH) throw invalid('handshake', `encodes to ${out.length} bytes`);
   return out;
 }
@@ -106,5 +109,7 @@ export function decodeExtendedHandshake(payload: Uint8Array): ExtensionDecodeRes
   if (typeof reqq === 'number' && Number.isInteger(reqq) && reqq > 0 && reqq <= 0x7fffffff) result.reqq = reqq;
   const yourip = dict.get('yourip');
   if (isBytes(yourip) && (yourip.length === 4 || yourip.length === 16)) result.yourip = Buffer.from(yourip);
+  const e = dict.get('e');
+  if (e === 0 || e === 1) result.e = e;
   return { kind: 'ok', value: result };
 }

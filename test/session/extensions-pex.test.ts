@@ -1,6 +1,7 @@
 // The session's ut_pex over fake sockets: the flags we send for each connected peer (0x04 for
-// one over uTP or known to speak it, 0x02 for a seed, 0x10 for one we dialled) and the flags of
-// received entries handed on with the addresses.
+// one over uTP or known to speak it, 0x02 for a seed, 0x10 for one we dialled, 0x01 for one whose
+// handshake said `e: 1`) and the flags of received entries handed on with the addresses; and the
+// `e` of our own handshake.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
@@ -9,7 +10,7 @@ import { PeerConnection, type PeerHandler } from '../../src/peer/connection.js';
 import type { Transport } from '../../src/peer/stream.js';
 import { EXT_UT_PEX, SessionExtensions } from '../../src/session/extensions.js';
 import { PEX_INTERVAL_MS } from '../../src/session/pex.js';
-import { decodeUtPex, encodeExtendedHandshake, encodeHandshake, encodeMessage, encodeUtPex, type PexPeer } from '../../src/wire/index.js';
+import { decodeExtendedHandshake, decodeUtPex, encodeExtendedHandshake, encodeHandshake, encodeMessage, encodeUtPex, type PexPeer } from '../../src/wire/index.js';
 import { FakeSocket } from '../peer/fake-socket.js';
 
 const infoHash = Buffer.alloc(20, 9);
@@ -32,7 +33,7 @@ function connect(port: number, opts: { transport?: Transport; incoming?: boolean
   return { peer, socket };
 }
 
-test('PEX we send carries 0x04 uTP, 0x02 seed and 0x10 dialled per peer', () => {
+test('PEX we send carries 0x04 uTP, 0x02 seed, 0x10 dialled and 0x01 prefers encryption per peer', () => {
   const clock = { t: PEX_INTERVAL_MS };
   const learned: PexPeer[] = [];
   const recipient = connect(7000);
@@ -40,7 +41,8 @@ test('PEX we send carries 0x04 uTP, 0x02 seed and 0x10 dialled per peer', () => 
   const seed = connect(7002); // dialled over TCP, has every piece: 0x12
   const incoming = connect(40000, { incoming: true }); // dialled us over TCP, listens on 7003: 0x00
   const knownUtp = connect(7004); // TCP now, but spoke uTP before: 0x14
-  const peers = [recipient, overUtp, seed, incoming, knownUtp].map((c) => c.peer);
+  const encrypting = connect(7005); // dialled over TCP, its handshake said e=1: 0x11
+  const peers = [recipient, overUtp, seed, incoming, knownUtp, encrypting].map((c) => c.peer);
   const ext = new SessionExtensions({
     torrent,
     listenPort: () => 6881,
@@ -54,6 +56,7 @@ test('PEX we send carries 0x04 uTP, 0x02 seed and 0x10 dialled per peer', () => 
   for (const p of peers) ext.onReady(p);
   ext.onExtended(recipient.peer, 0, encodeExtendedHandshake({ m: { ut_pex: 5 } }));
   ext.onExtended(incoming.peer, 0, encodeExtendedHandshake({ m: {}, p: 7003 }));
+  ext.onExtended(encrypting.peer, 0, encodeExtendedHandshake({ m: {}, e: 1 }));
   ext.tick();
 
   const pex = recipient.socket.messages().filter((m) => m.type === 'extended' && m.id === 5);
@@ -64,7 +67,7 @@ test('PEX we send carries 0x04 uTP, 0x02 seed and 0x10 dialled per peer', () => 
   assert.equal(decoded.kind, 'ok');
   if (decoded.kind !== 'ok') return;
   const flags = Object.fromEntries(decoded.value.added.map((p) => [p.port, p.flags]));
-  assert.deepEqual(flags, { 7001: 0x14, 7002: 0x12, 7003: 0x00, 7004: 0x14 });
+  assert.deepEqual(flags, { 7001: 0x14, 7002: 0x12, 7003: 0x00, 7004: 0x14, 7005: 0x11 });
 
   // And the other way: the entries' flags reach whoever dials.
   ext.onExtended(recipient.peer, EXT_UT_PEX, encodeUtPex({ added: [{ host: '127.0.0.2', port: 9000, flags: 0x06 }, { host: '127.0.0.3', port: 9001, flags: 0 }], dropped: [] }));
@@ -72,4 +75,20 @@ test('PEX we send carries 0x04 uTP, 0x02 seed and 0x10 dialled per peer', () => 
     { host: '127.0.0.2', port: 9000, flags: 0x06 },
     { host: '127.0.0.3', port: 9001, flags: 0 },
   ]);
+});
+
+test('our extended handshake says e=1 only when we require encryption', () => {
+  const sent = (encryptionRequired: boolean | undefined) => {
+    const c = connect(7100);
+    const ext = new SessionExtensions({ torrent, listenPort: () => 6881, readyPeers: () => [c.peer], addPeers: () => undefined, encryptionRequired, now: () => 0 });
+    ext.onReady(c.peer);
+    const hs = c.socket.messages().find((m) => m.type === 'extended' && m.id === 0);
+    assert.ok(hs && hs.type === 'extended');
+    const d = decodeExtendedHandshake(hs.payload);
+    assert.equal(d.kind, 'ok');
+    return d.kind === 'ok' ? d.value.e : 'error';
+  };
+  assert.equal(sent(true), 1);
+  assert.equal(sent(false), undefined);
+  assert.equal(sent(undefined), undefined);
 });

@@ -44,20 +44,22 @@ test('PexInbox: flags from a decoded message pass through with the address check
   assert.deepEqual(new PexInbox().accept({ host: '10.0.0.1', port: 1 }, decoded.value.added, 0), []);
 });
 
-test('pexFlagsFor: 0x04 uTP, 0x02 seed, 0x10 reachable (we dialled it)', () => {
-  assert.equal(pexFlagsFor({ utp: false, seed: false, dialled: false }), 0);
-  assert.equal(pexFlagsFor({ utp: true, seed: false, dialled: false }), 0x04);
-  assert.equal(pexFlagsFor({ utp: false, seed: true, dialled: false }), 0x02);
-  assert.equal(pexFlagsFor({ utp: false, seed: false, dialled: true }), 0x10);
-  assert.equal(pexFlagsFor({ utp: true, seed: true, dialled: true }), 0x16);
+test('pexFlagsFor: 0x01 prefers encryption, 0x04 uTP, 0x02 seed, 0x10 reachable (we dialled it)', () => {
+  const none = { utp: false, seed: false, dialled: false, prefersEncryption: false };
+  assert.equal(pexFlagsFor(none), 0);
+  assert.equal(pexFlagsFor({ ...none, utp: true }), 0x04);
+  assert.equal(pexFlagsFor({ ...none, seed: true }), 0x02);
+  assert.equal(pexFlagsFor({ ...none, dialled: true }), 0x10);
+  assert.equal(pexFlagsFor({ ...none, prefersEncryption: true }), 0x01);
+  assert.equal(pexFlagsFor({ utp: true, seed: true, dialled: true, prefersEncryption: true }), 0x17);
 });
 
 test('PexOutbox entries keep their flags through the codec, IPv4 and IPv6 alike', () => {
   const outbox = new PexOutbox();
   const peers: PexPeer[] = [
-    { host: '127.0.0.2', port: 6881, flags: pexFlagsFor({ utp: true, seed: false, dialled: true }) },
-    { host: '127.0.0.3', port: 6882, flags: pexFlagsFor({ utp: false, seed: true, dialled: false }) },
-    { host: '::1', port: 6883, flags: pexFlagsFor({ utp: true, seed: true, dialled: false }) },
+    { host: '127.0.0.2', port: 6881, flags: pexFlagsFor({ utp: true, seed: false, dialled: true, prefersEncryption: false }) },
+    { host: '127.0.0.3', port: 6882, flags: pexFlagsFor({ utp: false, seed: true, dialled: false, prefersEncryption: true }) },
+    { host: '::1', port: 6883, flags: pexFlagsFor({ utp: true, seed: true, dialled: false, prefersEncryption: false }) },
   ];
   const current = new Map(peers.map((p) => [formatAddress(p), p]));
   const msg = outbox.next(current, PEX_INTERVAL_MS);
@@ -68,7 +70,7 @@ test('PexOutbox entries keep their flags through the codec, IPv4 and IPv6 alike'
   const flags = new Map(decoded.value.added.map((p) => [formatAddress(p), p.flags]));
   assert.deepEqual([...flags], [
     ['127.0.0.2:6881', 0x14],
-    ['127.0.0.3:6882', 0x02],
+    ['127.0.0.3:6882', 0x03],
     ['[::1]:6883', 0x06],
   ]);
 });

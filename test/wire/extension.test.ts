@@ -43,16 +43,17 @@ test('extended handshake: BEP 10 example decodes', () => {
 });
 
 test('extended handshake: encode is canonical bencode and round-trips', () => {
-  const wire = encodeExtendedHandshake({ m: { ut_metadata: 1, ut_pex: 2 }, v: 'pytor 0.1', p: 6881, reqq: 500, metadata_size: 31235, yourip: hex('7f000001') });
+  const wire = encodeExtendedHandshake({ m: { ut_metadata: 1, ut_pex: 2 }, v: 'pytor 0.1', p: 6881, reqq: 500, metadata_size: 31235, yourip: hex('7f000001'), e: 1 });
   assert.equal(
     wire.toString('latin1'),
-    'd1:md11:ut_metadatai1e6:ut_pexi2ee13:metadata_sizei31235e1:pi6881e4:reqqi500e1:v9:pytor 0.16:yourip4:\x7f\x00\x00\x01e',
+    'd1:ei1e1:md11:ut_metadatai1e6:ut_pexi2ee13:metadata_sizei31235e1:pi6881e4:reqqi500e1:v9:pytor 0.16:yourip4:\x7f\x00\x00\x01e',
   );
   const back = ok(decodeExtendedHandshake(wire));
   assert.deepEqual({ ...back.m }, { ut_metadata: 1, ut_pex: 2 });
   assert.equal(back.metadata_size, 31235);
   assert.equal(back.reqq, 500);
   assert.deepEqual(back.yourip, hex('7f000001'));
+  assert.equal(back.e, 1);
   assert.deepEqual(encodeExtendedHandshake(back), wire);
 });
 
@@ -79,7 +80,8 @@ test('extended handshake: id 0 (disabled) is kept; __proto__ is a plain key', ()
 
 test('extended handshake: malformed informational fields are dropped, not fatal', () => {
   const long = 'x'.repeat(300);
-  const h = ok(decodeExtendedHandshake(Buffer.from(`d1:md6:ut_pexi1ee1:pi0e4:reqqi-3e1:v300:${long}6:yourip3:abce`)));
+  const h = ok(decodeExtendedHandshake(Buffer.from(`d1:ei2e1:md6:ut_pexi1ee1:pi0e4:reqqi-3e1:v300:${long}6:yourip3:abce`)));
+  assert.equal(h.e, undefined);
   assert.deepEqual({ ...h.m }, { ut_pex: 1 });
   assert.equal(h.p, undefined);
   assert.equal(h.reqq, undefined);
