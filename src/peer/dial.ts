@@ -52,7 +52,18 @@ export interface DialPeerOptions {
    * cannot connect at all (refused, timed out), the other is tried in the same call.
    */
   readonly first?: Transport;
+  /**
+   * uTP first: how long it has alone before TCP is dialled beside it (the first to connect is
+   * kept, the other closed). Default UTP_HEAD_START_MS.
+   */
+  readonly utpHeadStartMs?: number;
 }
+
+/**
+ * One SYN round trip on any sane path (uTP resends its SYN after 1 s). A peer flagged as uTP
+ * whose UDP is blocked would otherwise cost the whole connect timeout before TCP.
+ */
+export const UTP_HEAD_START_MS = 1_000;
 
 /** Opens a uTP stream to a peer (the client's shared UDP socket). */
 export type UtpConnector = (address: PeerAddress, timeoutMs: number) => Promise<PeerStream>;
@@ -77,21 +88,7 @@ export interface DialedPeer {
 export async function dialPeer(address: PeerAddress, opts: DialPeerOptions): Promise<DialedPeer> {
   const utp = opts.utp;
   if (!utp) return dialTcp(address, opts);
-  if (opts.first === 'utp') {
-    let stream: PeerStream;
-    try {
-      stream = await utp(address, opts.timeoutMs);
-    } catch (err) {
-      const utpError = `uTP: ${(err as Error).message}`;
-      try {
-        return await dialTcp(address, opts);
-      } catch (tcpErr) {
-        if (!(tcpErr instanceof PeerError) || tcpErr.code !== 'EPEER_CONNECT') throw tcpErr;
-        throw new PeerError('EPEER_CONNECT', formatAddress(address), `${utpError}; TCP: ${tcpErr.detail}`);
-      }
-    }
-    return overUtp(address, stream, opts);
-  }
+  if (opts.first === 'utp') return dialUtpFirst(address, opts, utp);
   try {
     return await dialTcp(address, opts);
   } catch (err) {
@@ -104,6 +101,50 @@ export async function dialPeer(address: PeerAddress, opts: DialPeerOptions): Pro
     }
     return overUtp(address, stream, opts);
   }
+}
+
+type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly err: unknown };
+const settle = <T>(p: Promise<T>): Promise<Outcome<T>> =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
+
+/**
+ * uTP with a head start, then TCP beside it (happy eyeballs): the first to connect is used and
+ * the other, should it connect later, is closed. A uTP failure within the head start dials TCP
+ * at once. Only connect failures fall through, as in dialPeer.
+ */
+async function dialUtpFirst(address: PeerAddress, opts: DialPeerOptions, utp: UtpConnector): Promise<DialedPeer> {
+  const utpTry = settle(utp(address, opts.timeoutMs));
+  let timer: NodeJS.Timeout | undefined;
+  const headStart = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), opts.utpHeadStartMs ?? UTP_HEAD_START_MS)));
+  const early = await Promise.race([utpTry, headStart]);
+  clearTimeout(timer);
+  if (early?.ok) return overUtp(address, early.value, opts);
+
+  const tcpTry = settle(dialTcp(address, opts));
+  if (!early) {
+    // Both under way: the first to connect is used, the other closed if it connects later.
+    const first = await Promise.race([utpTry.then((u) => ({ utp: u })), tcpTry.then((t) => ({ tcp: t }))]);
+    if ('utp' in first && first.utp.ok) {
+      void tcpTry.then((t) => t.ok && t.value.stream.destroy());
+      return overUtp(address, first.utp.value, opts);
+    }
+    if ('tcp' in first && first.tcp.ok) {
+      void utpTry.then((u) => u.ok && u.value.destroy());
+      return first.tcp.value;
+    }
+  }
+  // One has failed: the other decides.
+  const [u, t] = await Promise.all([utpTry, tcpTry]);
+  if (u.ok) {
+    if (t.ok) t.value.stream.destroy();
+    return overUtp(address, u.value, opts);
+  }
+  if (t.ok) return t.value;
+  if (!(t.err instanceof PeerError) || t.err.code !== 'EPEER_CONNECT') throw t.err;
+  throw new PeerError('EPEER_CONNECT', formatAddress(address), `uTP: ${(u.err as Error).message}; TCP: ${t.err.detail}`);
 }
 
 /**
