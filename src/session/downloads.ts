@@ -117,6 +117,16 @@ export class Downloader {
    */
   verifiedPiece(index: number, buffer: Buffer): void {
     this.downloaded += buffer.length;
+    const picker = this.host.picker;
+    if (picker.abandonPartial(index)) {
+      // Peers were fetching it too (endgame): their requests are moot now.
+      const size = picker.pieceSize(index);
+      for (const peer of this.host.peers()) {
+        for (let begin = 0; begin < size; begin += BLOCK_LENGTH) {
+          if (peer.isRequested(index, begin)) peer.cancel(index, begin, Math.min(BLOCK_LENGTH, size - begin));
+        }
+      }
+    }
     this.writeVerified(index, buffer);
   }
 

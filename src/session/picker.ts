@@ -1,7 +1,9 @@
 /**
  * Which blocks to ask which peer for: rarest first (random among equals, a few random
  * pieces first), partly downloaded pieces finished first, and endgame when every
- * missing block is already in flight. Pure bookkeeping: no sockets, no timers.
+ * missing block is already in flight. Web seeds take whole pieces (claimPiece); once nothing
+ * is missing, peers and web seeds may work on the same piece and the first to finish it wins.
+ * Pure bookkeeping: no sockets, no timers.
  */
 
 export const BLOCK_LENGTH = 16 * 1024;
@@ -85,7 +87,10 @@ export class PiecePicker {
   /** Per piece, how many of its bytes lie in selected files (what progress counts). */
   private readonly wantedBytesOf: Float64Array | undefined;
   private wantedVerified = 0;
-  /** Pieces handed whole to a web seed: neither missing nor partial until it answers. */
+  /**
+   * Pieces handed whole to a web seed: not missing until it answers. Once nothing is missing, a
+   * claimed piece may be partial as well (peers fetching it too, see pick and claimPiece).
+   */
   private readonly claimed = new Set<number>();
   /** Pieces in file order (after the first few), for --sequential and --stdout. */
   sequential = false;
@@ -208,7 +213,7 @@ export class PiecePicker {
    * lowest index first when sequential): no peer is asked for it while it is claimed.
    */
   claimPiece(): number | undefined {
-    if (this.missing.length === 0) return undefined;
+    if (this.missing.length === 0) return this.claimPartial();
     let best: number | undefined;
     if (this.sequential) {
       best = this.firstMissing(() => true);
@@ -228,10 +233,45 @@ export class PiecePicker {
     return best;
   }
 
-  /** A web seed gave up on a claimed piece: it is missing again. */
+  /**
+   * Nothing is missing: a web seed may take a piece peers are still fetching (the one with the
+   * most blocks to come), so a slow peer does not hold up the end of the download.
+   */
+  private claimPartial(): number | undefined {
+    let best: number | undefined;
+    let bestLeft = 0;
+    for (const p of this.partial.values()) {
+      const left = p.blockCount - p.receivedCount;
+      if (left > bestLeft && !this.claimed.has(p.index)) {
+        best = p.index;
+        bestLeft = left;
+      }
+    }
+    if (best !== undefined) this.claimed.add(best);
+    return best;
+  }
+
+  /** Whether a web seed still holds piece `index` (nobody else has finished it meanwhile). */
+  isClaimed(index: number): boolean {
+    return this.claimed.has(index);
+  }
+
+  /** A web seed gave up on a claimed piece: it is missing again, unless peers are on it. */
   unclaim(index: number): void {
     if (!this.claimed.delete(index)) return;
-    if (!this.have[index] && this.wanted[index]) this.addMissing(index);
+    if (!this.have[index] && this.wanted[index] && !this.partial.has(index)) this.addMissing(index);
+  }
+
+  /**
+   * A web seed delivered piece `index`: what peers gathered of it is dropped (their blocks are
+   * unwanted from now on). True when there was such a partial piece.
+   */
+  abandonPartial(index: number): boolean {
+    const p = this.partial.get(index);
+    if (!p) return false;
+    this.partial.delete(index);
+    this.release(p.buffer);
+    return true;
   }
 
   get claimedCount(): number {
@@ -255,6 +295,8 @@ export class PiecePicker {
   wants(peer: PickerPeer): boolean {
     for (const index of this.partial.keys()) if (peer.has(index)) return true;
     for (const index of this.missing) if (peer.has(index)) return true;
+    // Nothing missing: pieces web seeds hold are fair game too (claimedFor).
+    if (this.missing.length === 0) for (const index of this.claimed) if (!this.have[index] && peer.has(index)) return true;
     return false;
   }
 
@@ -267,12 +309,22 @@ export class PiecePicker {
       if (peer.has(p.index)) this.takeFree(p, out, max);
     }
     while (out.length < max && this.partial.size < this.maxPartial) {
-      const index = this.chooseNewPiece(peer);
+      const index = this.chooseNewPiece(peer) ?? this.claimedFor(peer);
       if (index === undefined) break;
       this.takeFree(this.startPiece(index), out, max);
     }
     if (out.length === 0 && this.inEndgame()) this.takeEndgame(peer, out, max);
     return out;
+  }
+
+  /**
+   * Nothing missing: a piece a web seed holds that peers have not begun and `peer` has. A slow
+   * or stalled web seed would otherwise hold the last pieces until it times out.
+   */
+  private claimedFor(peer: PickerPeer): number | undefined {
+    if (this.missing.length > 0) return undefined;
+    for (const index of this.claimed) if (!this.partial.has(index) && !this.have[index] && peer.has(index)) return index;
+    return undefined;
   }
 
   /** Every missing block is in flight or received: time to ask several peers for the rest. */
@@ -309,8 +361,10 @@ export class PiecePicker {
     p.receivedCount++;
     p.contributors.add(from);
     if (!p.complete) return { kind: 'stored' };
-    // Out of the partial set now, so nobody picks its blocks while it is hashed and written.
+    // Out of the partial set now, so nobody picks its blocks while it is hashed and written;
+    // a web seed still fetching it will find its claim gone and drop its copy.
     this.partial.delete(index);
+    this.claimed.delete(index);
     return { kind: 'complete', piece: p };
   }
 

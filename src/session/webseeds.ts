@@ -1,7 +1,7 @@
 /**
  * Web seeds (BEP 19) as sources beside peers: each usable seed is given one whole piece at a
- * time that the picker hands out (claimPiece), so peers and web seeds never fetch the same
- * piece. A verified piece goes through the downloader's write path like a peer's; a failure
+ * time that the picker hands out (claimPiece), so peers and web seeds do not fetch the same
+ * piece until nothing else is missing (endgame: then the first to finish a piece wins). A verified piece goes through the downloader's write path like a peer's; a failure
  * gives the piece back to the picker and the seed to its backoff policy (webseed/policy.ts),
  * which drops it with a one-line warning. Bad bytes count against the seed, never a peer.
  */
@@ -95,7 +95,8 @@ export class WebSeedDriver {
     } finally {
       this.running.delete(seed);
     }
-    if (piece && !this.closed && this.host.downloading()) {
+    // Peers may have finished the piece first (endgame): then this copy is dropped.
+    if (piece && !this.closed && this.host.downloading() && this.host.picker.isClaimed(index)) {
       this.host.verifiedPiece(index, piece);
     } else {
       this.host.picker.unclaim(index);

@@ -130,3 +130,27 @@ test('bad web seeds (wrong bytes, 500s, no Range) beside a good libtorrent peer:
   // Nothing under out/ but the file: no part file, nothing else.
   assert.deepEqual(await readdir(out), ['mixed.bin']);
 });
+
+test('a web seed that stalls holds up nothing: in endgame the libtorrent peer fetches the piece the seed holds', { timeout: CASE_MS }, async (t) => {
+  const size = 8 * MiB;
+  const f = await makeFixture(t, { name: 'stall.bin', spec: { files: [{ path: 'stall.bin', size }] }, seed: 'ws-stall', pieceLength: 256 * 1024 });
+  // Answers 206 and its headers, then nothing: the seed's idle timeout (20 s) would end it.
+  const stall = await startRangeServer(await serveFolder(f.seedDir, f.spec), 'stall');
+  t.after(() => stall.close());
+  const torrentFile = path.join(f.dir, 'stall-ws.torrent');
+  await makeTorrent({ dataPath: path.join(f.seedDir, 'stall.bin'), pieceLength: 256 * 1024, outFile: torrentFile, webSeeds: [`${stall.origin}/pub/stall.bin`] });
+  const seeder = await startLibtorrentSeeder({ torrentFile, dataDir: f.seedDir, port: await freePort('both') });
+  t.after(() => seeder.stop());
+  const out = path.join(f.dir, 'out');
+  const t0 = Date.now();
+  const r = await runPytor(['download', torrentFile, '-o', out, '--no-trackers', '--port', '0', '--peer', `${LOCAL}:${seeder.port}`, '--json'], { timeoutMs: RUN_MS });
+  const seconds = (Date.now() - t0) / 1000;
+  assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  assert.equal(parseSummary(r.stdout, r.stderr).complete, true);
+  assert.deepEqual(await verifyPayload(out, f.spec, f.seed), []);
+  assert.ok(stall.requests.length > 0, 'the stalling seed was given a piece');
+  // Without endgame for claimed pieces the run waits out the 20 s idle timeout of the stalled
+  // request; 8 MiB from a loopback peer takes about a second, so half of it is a wide margin.
+  assert.ok(seconds < 10, `took ${seconds.toFixed(1)} s: the stalled seed's piece waited for its timeout`);
+  assert.doesNotMatch(r.stderr, /dropped/, 'the seed never timed out, so it was never dropped');
+});
