@@ -29,7 +29,7 @@ import { benchDownload, LEECHERS, type Leecher } from './download.js';
 import { makeFixture, type Fixture } from './fixture.js';
 import { report, RESULTS_DIR, type Section } from './report.js';
 import { benchScale, renderScaleTable } from './scale.js';
-import { goalLine, ratios } from './table.js';
+import { fairness, goalLine, medianRun, ratios } from './table.js';
 import { benchUpload, SEEDERS, type Seeder } from './upload.js';
 import { envInt, envList, fmt, parseSize, pytorLoopbackFlags, pytorNodeArgs, sizeLabel } from './util.js';
 
@@ -129,6 +129,11 @@ async function main(): Promise<number> {
       out(sd.table);
       out(`\n### Swarm: seeding ${gib} to ${swarmPeers} libtorrent leechers (one python process; MB/s counts all ${swarmPeers} copies), median of ${runs}\n`);
       out(su.table);
+      out(`\nFairness between the ${swarmPeers} leechers (median run; 1.00 = every leecher served at the same mean rate):`);
+      for (const [seeder, list] of up) {
+        const f = fairness(medianRun(list)?.finishSec ?? []);
+        out(f ? `- ${seeder}: Jain index ${fmt(f.jain, 3)}, first leecher done at ${fmt(f.firstSec, 2)} s, last at ${fmt(f.lastSec, 2)} s` : `- ${seeder}: no successful run`);
+      }
     }
     if (f && (dir === 'check' || dir === 'all')) {
       const { rows, sha1Mbps } = await benchCheck(f, { runs, timeoutMs, log });

@@ -16,6 +16,27 @@ export interface RunResult {
   series: [number, number][];
   /** RSS of the measured process over time, [seconds, MB] (where sampled). */
   rssSeries?: [number, number][];
+  /** Seeding to several leechers: the second at which each leecher had every piece. */
+  finishSec?: number[];
+}
+
+export interface Fairness {
+  /** Jain's index over the leechers' mean rates: 1 when equal, 1/n when one got everything. */
+  jain: number;
+  firstSec: number;
+  lastSec: number;
+}
+
+/**
+ * How evenly a seeder served its leechers, from when each finished (each got the same bytes,
+ * so its mean rate is size / finish time).
+ */
+export function fairness(finishSec: readonly number[]): Fairness | undefined {
+  if (finishSec.length === 0 || finishSec.some((t) => !(t > 0))) return undefined;
+  const rates = finishSec.map((t) => 1 / t);
+  const sum = rates.reduce((a, b) => a + b, 0);
+  const squares = rates.reduce((a, b) => a + b * b, 0);
+  return { jain: (sum * sum) / (rates.length * squares), firstSec: Math.min(...finishSec), lastSec: Math.max(...finishSec) };
 }
 
 export interface Row {

@@ -113,6 +113,7 @@ async function runOne(s: Seeder, fx: Fixture, opts: UploadOptions, bytes: number
     const ports: number[] = [];
     for (let i = 0; i < opts.leechers; i++) ports.push(await freePort('both'));
     const series: [number, number][] = [];
+    const finishSec: number[] = [];
     const start = Date.now();
     leech = await startLtSwarm({
       mode: 'leech',
@@ -124,7 +125,11 @@ async function runOne(s: Seeder, fx: Fixture, opts: UploadOptions, bytes: number
       noTrackers: true,
       exitOnComplete: true,
       statusIntervalMs: 250,
-      onStatus: (st, at) => series.push([(at - start) / 1000, st.totalDone]),
+      onStatus: (st, at) => {
+        series.push([(at - start) / 1000, st.totalDone]);
+        // Leechers done since the last status (every 250 ms): the resolution of fairness().
+        while (finishSec.length < st.complete) finishSec.push((at - start) / 1000);
+      },
     });
     try {
       await leech.waitForComplete(opts.timeoutMs);
@@ -138,7 +143,8 @@ async function runOne(s: Seeder, fx: Fixture, opts: UploadOptions, bytes: number
       if (st?.size !== fx.size) return fail(`${s}: leecher ${i} holds ${st?.size ?? 'no'} bytes, want ${fx.size}`);
     }
     series.push([wallSec, bytes]);
-    return { ok: true, wallSec, cpuSec: (end?.cpuSec ?? NaN) - cpu0, peakRssKb: end?.hwmKb ?? NaN, bytes, series, rssSeries: watch.rss };
+    while (finishSec.length < opts.leechers) finishSec.push(wallSec); // done after the last status
+    return { ok: true, wallSec, cpuSec: (end?.cpuSec ?? NaN) - cpu0, peakRssKb: end?.hwmKb ?? NaN, bytes, series, rssSeries: watch.rss, finishSec };
   } finally {
     watch?.stop();
     await leech?.stop().catch(() => {});

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { parseSize, sizeLabel, median, shebangNodeFlags } from '../../../bench/util.js';
 import { readFileSync } from 'node:fs';
 import { ratesOf, renderChart } from '../../../bench/chart.js';
-import { summarize, ratios, renderTable, medianRun, type RunResult } from '../../../bench/table.js';
+import { fairness, summarize, ratios, renderTable, medianRun, type RunResult } from '../../../bench/table.js';
 
 const run = (wallSec: number, cpuSec: number, peakRssKb: number, ok = true): RunResult => ({ ok, wallSec, cpuSec, peakRssKb, bytes: 2 ** 30, series: [] });
 
@@ -77,4 +77,16 @@ test("the bench runs pytor with the node flags of bin/pytor.js's own #! line", (
   assert.deepEqual(shebangNodeFlags('// not a shebang\n'), []);
   const bin = readFileSync(new URL('../../../../bin/pytor.js', import.meta.url), 'utf8');
   assert.deepEqual(shebangNodeFlags(bin), ['--max-semi-space-size=2']);
+});
+
+test("fairness: Jain's index over the leechers' mean rates, from their finish times", () => {
+  const even = fairness([4, 4, 4, 4])!;
+  assert.equal(even.jain, 1);
+  assert.deepEqual([even.firstSec, even.lastSec], [4, 4]);
+  // Rates 1/2 and 1/4: (3/4)^2 / (2 * (1/4 + 1/16)) = 0.9.
+  assert.ok(Math.abs(fairness([2, 4])!.jain - 0.9) < 1e-12);
+  // One leecher served far faster than three others tends to 1/n.
+  assert.ok(fairness([1, 1000, 1000, 1000])!.jain < 0.26);
+  assert.equal(fairness([]), undefined);
+  assert.equal(fairness([3, 0]), undefined, 'a leecher that never finished');
 });
