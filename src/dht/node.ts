@@ -1,37 +1,31 @@
 /**
- * A DHT node (BEP 5, with BEP 32 IPv6, BEP 42 node ids, BEP 43 read-only): the UDP I/O,
- * the outstanding queries, answering other nodes, and the lookups the engine asks for.
+ * A DHT node (BEP 5, with BEP 32 IPv6, BEP 42 node ids, BEP 43 read-only): the routing tables
+ * and what keeps them full (bootstrap, refresh, verifying nodes), our external address and id,
+ * the torrents it keeps announcing, and the node's public face. The KRPC plumbing is
+ * krpc-socket.ts, answering other nodes query-server.ts, the lookups node-lookups.ts.
  * Every decision that depends on time reads the injected `now`; one periodic `tick` does all
  * the housekeeping, so tests drive time by hand.
  */
-import dgram from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns/promises';
+import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { isIP, isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import createDebug from 'debug';
-import { formatIPv6, type PeerAddress } from '../wire/address.js';
-import { ipv6Bytes } from '../tracker/compact.js';
+import type { PeerAddress } from '../wire/address.js';
 import { bep42NodeId, isBep42Valid, isLocalAddress } from './bep42.js';
 import { familyOf, type Family, type NodeInfo } from './compact.js';
 import { cryptoRandom, shortId, type RandomBytes } from './id.js';
-import {
-  decodeKrpc,
-  encodeKrpc,
-  KRPC_METHOD_UNKNOWN,
-  KRPC_PROTOCOL,
-  MAX_DATAGRAM,
-  type KrpcMessage,
-  type KrpcQuery,
-  type KrpcQueryMessage,
-  type KrpcReplyMessage,
-} from './krpc.js';
-import { runLookup, type LookupStart } from './lookup.js';
+import type { KrpcReplyMessage } from './krpc.js';
+import { KrpcSocket, normalizeHost, openSockets, type DatagramTransport } from './krpc-socket.js';
+import { NodeLookups, type GetPeersOptions } from './node-lookups.js';
 import { PeerStore, type PeerStoreLimits } from './peer-store.js';
+import { QueryServer } from './query-server.js';
 import { RateLimiter, type RateLimits } from './rate-limit.js';
 import { K, RoutingTable } from './routing.js';
 import { loadState, saveState } from './state.js';
 import { TokenIssuer } from './token.js';
-import { Transactions } from './transactions.js';
+
+export type { DatagramTransport } from './krpc-socket.js';
+export { ANNOUNCE_MAX_MS, ANNOUNCE_MIN_MS } from './node-lookups.js';
 
 const log = createDebug('pytor:dht');
 
@@ -43,9 +37,6 @@ export const DEFAULT_BOOTSTRAP: readonly PeerAddress[] = [
   { host: 'dht.libtorrent.org', port: 25401 },
 ];
 
-/** Announces are repeated every 15 to 30 minutes (random, so many torrents do not align). */
-export const ANNOUNCE_MIN_MS = 15 * 60_000;
-export const ANNOUNCE_MAX_MS = 30 * 60_000;
 const DEFAULT_QUERY_TIMEOUT_MS = 2000;
 const DEFAULT_TICK_MS = 5000;
 /** Unknown nodes that queried us and are being pinged before they may enter the table. */
@@ -55,12 +46,6 @@ const EXTERNAL_VOTES = 3;
 const MAX_VOTE_ADDRESSES = 32;
 const SAVE_EVERY_MS = 10 * 60_000;
 const REBOOTSTRAP_EVERY_MS = 60_000;
-const VERSION = Buffer.from('PY01', 'latin1');
-
-/** A UDP socket the node may share (with uTP): the owner demultiplexes by first byte ('d' is KRPC). */
-export interface DatagramTransport {
-  send(buf: Buffer, port: number, address: string): void;
-}
 
 export interface DhtNodeOptions {
   /** UDP port to bind (0: any free one); ignored with `transport`. */
@@ -109,27 +94,6 @@ export interface DhtStats {
   readonly externalAddress?: string;
 }
 
-interface Tracked {
-  readonly infoHash: Buffer;
-  readonly announcePort: number | undefined;
-  readonly onPeers: (p: PeerAddress[]) => void;
-  next: number;
-  running: boolean;
-  readonly abort: AbortController;
-}
-
-/**
- * One spelling per address: RFC 5952 for IPv6, and IPv4-mapped addresses (from a shared
- * dual-stack socket) as plain IPv4, so replies match and nodes land in the right table.
- */
-function normalizeHost(host: string): string {
-  if (!isIPv6(host)) return host;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
-  if (mapped) return mapped[1]!;
-  const b = ipv6Bytes(host);
-  return b ? formatIPv6(b, 0) : host;
-}
-
 /**
  * Events: 'bootstrapped' ({nodes}) after each bootstrap lookup; 'external-address' (ip) when
  * our external IP is learnt (votes from `ip` fields, or setExternalAddress).
@@ -137,12 +101,10 @@ function normalizeHost(host: string): string {
 export class DhtNode extends EventEmitter {
   private id: Buffer;
   private readonly tables = new Map<Family, RoutingTable>();
-  private readonly sockets = new Map<Family, dgram.Socket>();
-  private readonly transactions: Transactions;
-  private readonly tokens: TokenIssuer;
+  private readonly krpc: KrpcSocket;
+  private readonly server: QueryServer;
+  private readonly lookups: NodeLookups;
   private readonly store: PeerStore;
-  private readonly limiter: RateLimiter;
-  private readonly tracked = new Set<Tracked>();
   private readonly verifying = new Set<string>();
   private readonly votes = new Map<string, Set<string>>();
   private readonly now: () => number;
@@ -157,17 +119,60 @@ export class DhtNode extends EventEmitter {
   private boundPort = 0;
   private readonly counters = { received: 0, sent: 0, malformed: 0, unmatched: 0, rateLimited: 0, queriesAnswered: 0, lookups: 0 };
 
-  private constructor(private readonly opts: DhtNodeOptions, id: Buffer, families: readonly Family[]) {
+  private constructor(
+    private readonly opts: DhtNodeOptions,
+    id: Buffer,
+    families: readonly Family[],
+    sockets: ReadonlyMap<Family, dgram.Socket>,
+  ) {
     super();
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? cryptoRandom;
-    this.transactions = new Transactions(opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS);
+    const ownId = () => this.id;
+    const isClosed = () => this.closed;
+    this.krpc = new KrpcSocket({
+      families,
+      sockets,
+      ...(opts.transport ? { transport: opts.transport } : {}),
+      queryTimeoutMs: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      counters: this.counters,
+      handlers: {
+        id: ownId,
+        isClosed,
+        onQuery: (msg, host, port) => this.server.answer(msg, host, port),
+        onReply: (msg, host, port) => this.onReply(msg, host, port),
+        onTimeout: (host, port) => this.tables.get(familyOf(host))?.failed(host, port, this.now()),
+      },
+    });
     this.id = id;
     const now = this.now();
     for (const f of families) this.tables.set(f, new RoutingTable(id, now));
-    this.tokens = new TokenIssuer(this.random, now);
+    const tokens = new TokenIssuer(this.random, now);
     this.store = new PeerStore(opts.peerStoreLimits);
-    this.limiter = new RateLimiter(now, opts.rateLimits);
+    this.server = new QueryServer({
+      now: this.now,
+      id: ownId,
+      tables: this.tables,
+      store: this.store,
+      tokens,
+      limiter: new RateLimiter(now, opts.rateLimits),
+      send: (msg, host, port) => this.krpc.send(msg, host, port),
+      heard: (node, kind) => this.heard(node, kind),
+      counters: this.counters,
+    });
+    this.lookups = new NodeLookups({
+      now: this.now,
+      id: ownId,
+      random: this.random,
+      isClosed,
+      ready: () => this.bootstrapping,
+      tables: this.tables,
+      store: this.store,
+      query: (host, port, q) => this.krpc.query(host, port, q),
+      bootstrap: opts.bootstrap,
+      ...(opts.resolve ? { resolve: opts.resolve } : {}),
+      counters: this.counters,
+    });
     this.lastSave = now;
   }
 
@@ -185,37 +190,13 @@ export class DhtNode extends EventEmitter {
       }
     }
     const id = opts.nodeId ?? savedId ?? random(20);
-    let families: Family[];
-    const sockets = new Map<Family, dgram.Socket>();
-    let port = opts.port;
-    if (opts.transport) {
-      families = [...(opts.families ?? [4, 6])];
-    } else {
-      const host = opts.host;
-      const want: Family[] = host === undefined ? [4, 6] : isIP(host) === 6 && host !== '::' ? [6] : host === '::' ? [4, 6] : [4];
-      families = [];
-      for (const f of want) {
-        const bindHost = host !== undefined && host !== '::' ? host : f === 4 ? '0.0.0.0' : '::';
-        try {
-          const s = await bindSocket(f, bindHost, port);
-          port = s.address().port;
-          sockets.set(f, s);
-          families.push(f);
-        } catch (e) {
-          // IPv6 missing on this machine is fine when IPv4 works; the reverse is an error.
-          if (f === 6 && families.length > 0) log('no IPv6 socket: %s', (e as Error).message);
-          else {
-            for (const s of sockets.values()) s.close();
-            throw e;
-          }
-        }
-      }
-    }
-    const node = new DhtNode(opts, id, families);
+    const { families, sockets, port } = opts.transport
+      ? { families: [...(opts.families ?? [4, 6])], sockets: new Map<Family, dgram.Socket>(), port: opts.port }
+      : await openSockets(opts.host, opts.port);
+    const node = new DhtNode(opts, id, families, sockets);
     node.boundPort = port;
     node.savedNodes = saved;
     for (const [f, s] of sockets) {
-      node.sockets.set(f, s);
       s.on('message', (buf, rinfo) => node.handleDatagram(buf, { address: rinfo.address, port: rinfo.port }));
       s.on('error', (e) => log('socket error (IPv%d): %s', f, e.message));
     }
@@ -243,73 +224,14 @@ export class DhtNode extends EventEmitter {
     return this.bootstrapping;
   }
 
-  // ---- sending and matching ----
-
-  private send(msg: KrpcMessage, host: string, port: number): void {
-    if (this.closed) return;
-    const buf = encodeKrpc(msg);
-    const f = familyOf(host);
-    this.counters.sent++;
-    if (this.opts.transport) {
-      if (this.tables.has(f)) this.opts.transport.send(buf, port, host);
-      return;
-    }
-    this.sockets.get(f)?.send(buf, port, host, (err) => {
-      if (err) log('send to %s:%d failed: %s', host, port, err.message);
-    });
-  }
-
-  /** Sends a query; resolves with the reply from exactly that address, or undefined. */
-  private async query(host: string, port: number, query: KrpcQuery, opts: { want?: Family[] } = {}): Promise<KrpcReplyMessage | undefined> {
-    host = normalizeHost(host);
-    if (this.closed || !this.tables.has(familyOf(host))) return undefined;
-    const tx = this.transactions.open(host, port, () => {
-      log('timeout %s %s:%d', query.method, host, port);
-      this.tables.get(familyOf(host))?.failed(host, port, this.now());
-    });
-    if (!tx) return undefined;
-    log('-> %s %s:%d', query.method, host, port);
-    this.send({ y: 'q', t: tx.t, v: VERSION, id: this.id, query, readOnly: false, ...(opts.want ? { want: opts.want } : {}) }, host, port);
-    const answer = await tx.answer;
-    return answer?.y === 'r' ? answer : undefined;
-  }
-
   /** Entry point for every datagram (own sockets, or a shared one). Never throws. */
   handleDatagram(buf: Buffer, from: { address: string; port: number }): void {
-    if (this.closed) return;
-    this.counters.received++;
-    const host = normalizeHost(from.address);
-    if (buf.length > MAX_DATAGRAM || buf[0] !== 0x64) {
-      this.counters.malformed++;
-      return;
-    }
-    const r = decodeKrpc(buf);
-    if (r.kind === 'error') {
-      this.counters.malformed++;
-      log('dropped datagram from %s:%d: %s', host, from.port, r.err.message);
-      return;
-    }
-    const msg = r.msg;
-    try {
-      if (msg.y === 'q') this.onQuery(msg, host, from.port);
-      else this.onResponse(msg, host, from.port);
-    } catch (e) {
-      // A bug of ours must not take the socket down: log it and carry on.
-      log('error handling datagram from %s:%d: %s', host, from.port, (e as Error).stack);
-    }
+    this.krpc.receive(buf, from);
   }
 
-  private onResponse(msg: Exclude<KrpcMessage, KrpcQueryMessage>, host: string, port: number): void {
-    if (!this.transactions.settle(msg, host, port)) {
-      this.counters.unmatched++;
-      log('unmatched %s from %s:%d', msg.y === 'r' ? 'reply' : 'error', host, port);
-      return;
-    }
-    if (msg.y === 'e') {
-      log('<- error %d "%s" from %s:%d', msg.code, msg.message, host, port);
-      return;
-    }
-    log('<- reply from %s:%d id %s (%d nodes, %d nodes6, %d values)', host, port, shortId(msg.id), msg.nodes?.length ?? 0, msg.nodes6?.length ?? 0, msg.values?.length ?? 0);
+  // ---- the routing tables ----
+
+  private onReply(msg: KrpcReplyMessage, host: string, port: number): void {
     this.heard({ id: msg.id, host, port }, 'reply');
     if (msg.ip) this.voteExternal(msg.ip.host, host);
   }
@@ -328,64 +250,44 @@ export class DhtNode extends EventEmitter {
     const k = `${host}|${port}`;
     if (this.verifying.has(k) || this.verifying.size >= MAX_VERIFYING) return;
     this.verifying.add(k);
-    void this.query(host, port, { method: 'ping' }).then(() => this.verifying.delete(k));
+    void this.krpc.query(host, port, { method: 'ping' }).then(() => this.verifying.delete(k));
   }
 
-  // ---- serving ----
-
-  private onQuery(msg: KrpcQueryMessage, host: string, port: number): void {
-    const now = this.now();
-    if (!this.limiter.allow(host, now)) {
-      this.counters.rateLimited++;
-      return;
-    }
-    log('<- %s from %s:%d id %s', msg.query.method, host, port, shortId(msg.id));
-    const reply = (r: Omit<KrpcReplyMessage, 'y' | 't' | 'id' | 'ip'>) => {
-      this.counters.queriesAnswered++;
-      this.send({ y: 'r', t: msg.t, v: VERSION, id: this.id, ip: { host, port }, ...r }, host, port);
-    };
-    const error = (code: number, message: string) => this.send({ y: 'e', t: msg.t, v: VERSION, code, message }, host, port);
-    const q = msg.query;
-    switch (q.method) {
-      case 'ping':
-        reply({});
-        break;
-      case 'find_node':
-        reply(this.nodesFor(q.target, msg.want, host));
-        break;
-      case 'get_peers': {
-        const values = this.store.get(q.infoHash, now);
-        reply({ token: this.tokens.issue(host, now), ...(values.length > 0 ? { values } : {}), ...this.nodesFor(q.infoHash, msg.want, host) });
-        break;
-      }
-      case 'announce_peer': {
-        if (!this.tokens.check(q.token, host, now)) {
-          error(KRPC_PROTOCOL, 'bad token');
-          break;
-        }
-        const peerPort = q.impliedPort ? port : q.port;
-        this.store.add(q.infoHash, { host, port: peerPort }, now);
-        log('stored peer %s:%d for %s', host, peerPort, q.infoHash.toString('hex'));
-        reply({});
-        break;
-      }
-      case 'unknown':
-        error(KRPC_METHOD_UNKNOWN, 'Method Unknown');
-        break;
-    }
-    // BEP 43: a read-only node asks but must not be asked, so it stays out of the table.
-    if (!msg.readOnly) this.heard({ id: msg.id, host, port }, 'query');
+  /** A node heard of elsewhere (a peer's BEP 5 `port` message): ping it, it joins when it answers. */
+  addNode(address: PeerAddress): void {
+    if (!isIP(address.host) || address.port < 1 || address.port > 65535) return;
+    this.verify(normalizeHost(address.host), address.port);
   }
 
-  private nodesFor(target: Buffer, want: readonly Family[] | undefined, asker: string): { nodes?: NodeInfo[]; nodes6?: NodeInfo[] } {
-    const families = want && want.length > 0 ? want : [familyOf(asker)];
+  private async bootstrap(): Promise<void> {
+    this.lastBootstrap = this.now();
+    const routers = this.savedNodes.length >= K ? [] : await this.lookups.resolveBootstrap();
+    const start = [...this.savedNodes, ...routers];
+    this.savedNodes = [];
+    await Promise.all([...this.tables.keys()].map((f) => this.lookups.lookup(f, 'find_node', this.id, start.filter((s) => familyOf(s.host) === f))));
+    if (this.tableSize() === 0 && routers.length === 0 && this.opts.bootstrap.length > 0) {
+      // The saved nodes are all gone: fall back to the routers.
+      const more = await this.lookups.resolveBootstrap();
+      await Promise.all([...this.tables.keys()].map((f) => this.lookups.lookup(f, 'find_node', this.id, more.filter((s) => familyOf(s.host) === f))));
+    }
+    log('bootstrapped: %d nodes', this.tableSize());
+    this.emit('bootstrapped', { nodes: this.tableSize() });
+  }
+
+  private tableSize(): number {
+    let n = 0;
+    for (const t of this.tables.values()) n += t.size;
+    return n;
+  }
+
+  /** The good nodes of every table, closest to our id first. */
+  goodNodes(): NodeInfo[] {
     const now = this.now();
-    const out: { nodes?: NodeInfo[]; nodes6?: NodeInfo[] } = {};
-    for (const f of families) {
-      const table = this.tables.get(f);
-      const list = table ? table.closest(target, K, now).map((c) => ({ id: c.id, host: c.host, port: c.port })) : [];
-      if (f === 4) out.nodes = list;
-      else out.nodes6 = list;
+    const out: NodeInfo[] = [];
+    for (const table of this.tables.values()) {
+      for (const c of table.closest(this.id, Number.MAX_SAFE_INTEGER, now)) {
+        if (table.state(c, now) === 'good') out.push({ id: c.id, host: c.host, port: c.port });
+      }
     }
     return out;
   }
@@ -427,150 +329,19 @@ export class DhtNode extends EventEmitter {
 
   // ---- lookups ----
 
-  private async resolveBootstrap(): Promise<LookupStart[]> {
-    const resolve = this.opts.resolve ?? ((h: string) => dnsLookup(h, { all: true }));
-    const out: LookupStart[] = [];
-    await Promise.all(
-      this.opts.bootstrap.map(async (b) => {
-        try {
-          for (const a of await resolve(b.host)) out.push({ host: normalizeHost(a.address), port: b.port });
-        } catch (e) {
-          log('cannot resolve %s: %s', b.host, (e as Error).message);
-        }
-      }),
-    );
-    return out;
-  }
-
-  private async bootstrap(): Promise<void> {
-    this.lastBootstrap = this.now();
-    const routers = this.savedNodes.length >= K ? [] : await this.resolveBootstrap();
-    const start = [...this.savedNodes, ...routers];
-    this.savedNodes = [];
-    await Promise.all([...this.tables.keys()].map((f) => this.lookup(f, 'find_node', this.id, start.filter((s) => familyOf(s.host) === f))));
-    if (this.tableSize() === 0 && routers.length === 0 && this.opts.bootstrap.length > 0) {
-      // The saved nodes are all gone: fall back to the routers.
-      const more = await this.resolveBootstrap();
-      await Promise.all([...this.tables.keys()].map((f) => this.lookup(f, 'find_node', this.id, more.filter((s) => familyOf(s.host) === f))));
-    }
-    log('bootstrapped: %d nodes', this.tableSize());
-    this.emit('bootstrapped', { nodes: this.tableSize() });
-  }
-
-  private tableSize(): number {
-    let n = 0;
-    for (const t of this.tables.values()) n += t.size;
-    return n;
-  }
-
-  private async lookup(
-    family: Family,
-    method: 'find_node' | 'get_peers',
-    target: Buffer,
-    extra: readonly LookupStart[] = [],
-    onPeers?: (p: PeerAddress[]) => void,
-    signal?: AbortSignal,
-  ) {
-    const table = this.tables.get(family);
-    const now = this.now();
-    const known = table ? table.closest(target, K * 2, now).map((c) => ({ id: c.id, host: c.host, port: c.port })) : [];
-    let start: LookupStart[] = [...known, ...extra];
-    if (start.length < K && extra.length === 0 && this.closed === false) {
-      start = [...start, ...(await this.resolveBootstrap()).filter((s) => familyOf(s.host) === family)];
-    }
-    this.counters.lookups++;
-    const q: KrpcQuery = method === 'find_node' ? { method, target } : { method, infoHash: target };
-    const res = await runLookup({
-      target,
-      ownId: this.id,
-      start,
-      k: K,
-      query: (n) => this.query(n.host, n.port, q),
-      nodesOf: (r) => (family === 4 ? r.nodes ?? [] : r.nodes6 ?? []),
-      ...(onPeers ? { onPeers } : {}),
-      ...(signal ? { signal } : {}),
-    });
-    log('%s %s (IPv%d): %d queries, %d closest, %d peers', method, shortId(target), family, res.queries, res.closest.length, res.peers.length);
-    return res;
-  }
-
   /** One iterative get_peers lookup; peers reported as they arrive (onPeers) and all at the end. */
-  async getPeers(
-    infoHash: Buffer,
-    opts: { onPeers?: (p: PeerAddress[]) => void; signal?: AbortSignal; announcePort?: number; impliedPort?: boolean } = {},
-  ): Promise<PeerAddress[]> {
-    if (infoHash.length !== 20) throw new RangeError('info-hash must be 20 bytes');
-    await this.bootstrapping;
-    const found = new Map<string, PeerAddress>();
-    const report = (peers: PeerAddress[]) => {
-      const fresh = peers.filter((p) => {
-        const k = `${p.host}|${p.port}`;
-        if (found.has(k)) return false;
-        found.set(k, p);
-        return true;
-      });
-      if (fresh.length > 0) opts.onPeers?.(fresh);
-    };
-    // Peers announced to us count too: we may be one of the closest nodes ourselves.
-    report(this.store.get(infoHash, this.now()));
-    const results = await Promise.all([...this.tables.keys()].map((f) => this.lookup(f, 'get_peers', infoHash, [], report, opts.signal)));
-    if (opts.announcePort !== undefined && !opts.signal?.aborted) {
-      const announces: Promise<unknown>[] = [];
-      for (const r of results) {
-        for (const a of r.closest) {
-          if (!a.token) continue;
-          announces.push(
-            this.query(a.node.host, a.node.port, {
-              method: 'announce_peer',
-              infoHash,
-              port: opts.announcePort,
-              token: a.token,
-              impliedPort: opts.impliedPort ?? false,
-            }),
-          );
-        }
-      }
-      const acks = (await Promise.all(announces)).filter((x) => x !== undefined).length;
-      log('announced %s port %d to %d of %d nodes', infoHash.toString('hex'), opts.announcePort, acks, announces.length);
-    }
-    return [...found.values()];
+  getPeers(infoHash: Buffer, opts: GetPeersOptions = {}): Promise<PeerAddress[]> {
+    return this.lookups.getPeers(infoHash, opts);
   }
 
   /** Keeps looking up and re-announcing a torrent every 15-30 min until the handle is stopped. */
   track(infoHash: Buffer, announcePort: number | undefined, onPeers: (p: PeerAddress[]) => void): { stop(): void } {
-    const t: Tracked = { infoHash, announcePort, onPeers, next: this.now(), running: false, abort: new AbortController() };
-    this.tracked.add(t);
-    this.runTracked(t);
-    return {
-      stop: () => {
-        this.tracked.delete(t);
-        t.abort.abort();
-      },
-    };
-  }
-
-  private runTracked(t: Tracked): void {
-    if (t.running || this.closed) return;
-    t.running = true;
-    const opts = { onPeers: t.onPeers, signal: t.abort.signal, ...(t.announcePort !== undefined ? { announcePort: t.announcePort } : {}) };
-    void this.getPeers(t.infoHash, opts)
-      .catch((e: Error) => log('tracked lookup failed: %s', e.message))
-      .finally(() => {
-        t.running = false;
-        const spread = ANNOUNCE_MAX_MS - ANNOUNCE_MIN_MS;
-        t.next = this.now() + ANNOUNCE_MIN_MS + Math.floor((this.random(2).readUInt16BE(0) / 0x10000) * spread);
-      });
+    return this.lookups.track(infoHash, announcePort, onPeers);
   }
 
   /** Tracked torrents and when each runs next (for tests and `pytor peers`). */
   trackedSchedule(): { infoHash: string; next: number; running: boolean }[] {
-    return [...this.tracked].map((t) => ({ infoHash: t.infoHash.toString('hex'), next: t.next, running: t.running }));
-  }
-
-  /** A node heard of elsewhere (a peer's BEP 5 `port` message): ping it, it joins when it answers. */
-  addNode(address: PeerAddress): void {
-    if (!isIP(address.host) || address.port < 1 || address.port > 65535) return;
-    this.verify(normalizeHost(address.host), address.port);
+    return this.lookups.trackedSchedule();
   }
 
   // ---- housekeeping ----
@@ -583,28 +354,16 @@ export class DhtNode extends EventEmitter {
     for (const [f, table] of this.tables) {
       for (const target of table.refreshTargets(now, this.random)) {
         log('refreshing a bucket of IPv%d', f);
-        void this.lookup(f, 'find_node', target);
+        void this.lookups.lookup(f, 'find_node', target);
       }
       for (const c of table.questionable(now).slice(0, 4)) this.verify(c.host, c.port);
     }
-    for (const t of this.tracked) if (!t.running && now >= t.next) this.runTracked(t);
+    this.lookups.runDueTracked(now);
     if (this.tableSize() < K && now - this.lastBootstrap >= REBOOTSTRAP_EVERY_MS) this.bootstrapping = this.bootstrap();
     if (this.opts.stateFile && now - this.lastSave >= SAVE_EVERY_MS) {
       this.lastSave = now;
       void this.save().catch((e: Error) => log('saving state failed: %s', e.message));
     }
-  }
-
-  /** The good nodes of every table, closest to our id first. */
-  goodNodes(): NodeInfo[] {
-    const now = this.now();
-    const out: NodeInfo[] = [];
-    for (const table of this.tables.values()) {
-      for (const c of table.closest(this.id, Number.MAX_SAFE_INTEGER, now)) {
-        if (table.state(c, now) === 'good') out.push({ id: c.id, host: c.host, port: c.port });
-      }
-    }
-    return out;
   }
 
   async save(): Promise<void> {
@@ -627,7 +386,7 @@ export class DhtNode extends EventEmitter {
       nodes6: this.tables.get(6)?.size ?? 0,
       storedPeers: this.store.size,
       storedInfoHashes: this.store.infoHashCount,
-      pendingQueries: this.transactions.size,
+      pendingQueries: this.krpc.pendingQueries,
       ...this.counters,
       ...(this.externalAddress ? { externalAddress: this.externalAddress } : {}),
     };
@@ -644,26 +403,9 @@ export class DhtNode extends EventEmitter {
     }
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
-    for (const t of this.tracked) t.abort.abort();
-    this.tracked.clear();
-    this.transactions.cancelAll();
-    await Promise.all([...this.sockets.values()].map((s) => new Promise<void>((r) => s.close(() => r()))));
-    this.sockets.clear();
+    this.lookups.stopTracking();
+    await this.krpc.close();
     await this.bootstrapping.catch(() => undefined);
     if (saveError) log('saving state failed: %s', saveError.message);
   }
-}
-
-function bindSocket(family: Family, host: string, port: number): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', ...(family === 6 ? { ipv6Only: true } : {}) });
-    s.once('error', (e) => {
-      s.close();
-      reject(e);
-    });
-    s.bind({ address: host, port, exclusive: true }, () => {
-      s.removeAllListeners('error');
-      resolve(s);
-    });
-  });
 }

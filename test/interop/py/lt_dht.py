@@ -23,24 +23,16 @@ Reads JSON commands on stdin:
   {"cmd": "stats"}, {"cmd": "quit"}.  End of stdin: exit.
 """
 import json
-import select
 import sys
 import time
 
 import libtorrent as lt
-
-LOOPBACK = "127.0.0.1"
-
-
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+from lt_common import LOOPBACK, NOTHING, STDIN_CLOSED, USER_AGENT, add_params, emit, loopback_settings, read_command
 
 
 def settings(port, bootstrap):
-    return {
-        "listen_interfaces": "%s:%d" % (LOOPBACK, port),
-        "outgoing_interfaces": LOOPBACK,
+    s = loopback_settings(port)
+    s.update({
         "enable_dht": True,
         # Never the public routers: only the first node of this network.
         "dht_bootstrap_nodes": bootstrap,
@@ -53,15 +45,10 @@ def settings(port, bootstrap):
         "dht_block_ratelimit": 100000,
         # 0 would mean "none" elsewhere, but here it crashes libtorrent (SIGFPE): set it high.
         "dht_upload_rate_limit": 10000000,
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
-        "enable_ip_notifier": False,
-        "allow_multiple_connections_per_ip": True,
-        "ssrf_mitigation": False,
         "alert_mask": lt.alert.category_t.all_categories,
-        "user_agent": "pytor-harness libtorrent/" + lt.__version__,
-    }
+        "user_agent": USER_AGENT,
+    })
+    return s
 
 
 def main():
@@ -79,14 +66,7 @@ def main():
     handle = None
     seed = cfg.get("seed")
     if seed:
-        atp = lt.add_torrent_params()
-        atp.ti = lt.torrent_info(seed["torrentFile"])
-        atp.save_path = seed["saveDir"]
-        flags = atp.flags
-        flags &= ~lt.torrent_flags.auto_managed
-        flags &= ~lt.torrent_flags.paused
-        atp.flags = flags
-        handle = sessions[-1].add_torrent(atp)
+        handle = sessions[-1].add_torrent(add_params(ti=lt.torrent_info(seed["torrentFile"]), save_path=seed["saveDir"]))
 
     listening = set()
     leeching = {}
@@ -129,19 +109,10 @@ def main():
             last_announce = now
             handle.force_dht_announce()
 
-        r, _, _ = select.select([sys.stdin], [], [], 0.05)
-        if not r:
-            continue
-        line = sys.stdin.readline()
-        if line == "":
+        cmd = read_command(0.05)
+        if cmd is STDIN_CLOSED:
             break
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            cmd = json.loads(line)
-        except ValueError:
-            emit({"event": "error", "message": "bad command: " + line})
+        if cmd is NOTHING:
             continue
         c = cmd.get("cmd")
         if c == "get_peers":
@@ -151,13 +122,7 @@ def main():
         elif c == "leech":
             # A bare magnet link: the session finds peers through the DHT alone.
             i = int(cmd["session"])
-            atp = lt.parse_magnet_uri(cmd["magnet"])
-            atp.save_path = cmd["saveDir"]
-            flags = atp.flags
-            flags &= ~lt.torrent_flags.auto_managed
-            flags &= ~lt.torrent_flags.paused
-            atp.flags = flags
-            leeching[i] = sessions[i].add_torrent(atp)
+            leeching[i] = sessions[i].add_torrent(add_params(magnet=cmd["magnet"], save_path=cmd["saveDir"]))
         elif c == "add_node":
             for ses in sessions:
                 ses.add_dht_node((str(cmd["host"]), int(cmd["port"])))

@@ -9,13 +9,11 @@ Everything else (events on stdout, commands on stdin, loopback only, no DHT/LSD/
 is lt_session.py's.
 """
 import json
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import libtorrent as lt  # noqa: E402
-import lt_session  # noqa: E402
+import libtorrent as lt
+import lt_session
+from lt_common import run
 
 POLICIES = {
     "forced": lt.enc_policy.pe_forced,
@@ -51,10 +49,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        pass
-    except Exception as e:
-        lt_session.emit({"event": "error", "message": "%s: %s" % (type(e).__name__, e)})
-        sys.exit(1)
+    run(main)

@@ -19,21 +19,14 @@ how many allowed_fast messages the leechers received.
 import json
 import os
 import re
-import select
 import sys
 import time
 
 import libtorrent as lt
-
-LOOPBACK = "127.0.0.1"
+from lt_common import STDIN_CLOSED, add_params, emit, loopback_settings, read_line
 FAST = ("HAVE_ALL", "HAVE_NONE", "REJECT_PIECE", "ALLOWED_FAST", "SUGGEST_PIECE", "CHOKE", "UNCHOKE", "PIECE", "BITFIELD", "INTERESTED", "NOT_INTERESTED", "REQUEST")
 # libtorrent's peer log lines look like "<== ALLOWED_FAST [ 12 ]" (incoming) / "==> HAVE_ALL" (outgoing).
 LINE = re.compile(r"(<==|==>)\s*([A-Z_]+)")
-
-
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 def peer_port(a):
@@ -45,25 +38,18 @@ def peer_port(a):
 
 
 def settings(rate=0):
-    return {
-        "listen_interfaces": "%s:0" % LOOPBACK,
-        "outgoing_interfaces": LOOPBACK,
-        "enable_dht": False,
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
-        "enable_ip_notifier": False,
+    s = loopback_settings(0)
+    s.update({
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
-        "allow_multiple_connections_per_ip": True,
         "download_rate_limit": rate,
-        "ssrf_mitigation": False,
         # The peer log is chatty (a line per block): a small queue would drop the lines we count.
         "alert_queue_size": 1000000,
         "alert_mask": lt.alert.category_t.peer_log_notification
         | lt.alert.category_t.status_notification
         | lt.alert.category_t.error_notification,
-    }
+    })
+    return s
 
 
 def main():
@@ -72,20 +58,10 @@ def main():
     sessions = []  # (role, index, session, handle)
     if cfg.get("seedDir"):
         s = lt.session(settings())
-        atp = lt.add_torrent_params()
-        atp.ti = ti
-        atp.save_path = cfg["seedDir"]
-        atp.flags &= ~lt.torrent_flags.auto_managed
-        atp.flags &= ~lt.torrent_flags.paused
-        sessions.append(("seed", 0, s, s.add_torrent(atp)))
+        sessions.append(("seed", 0, s, s.add_torrent(add_params(cfg["seedDir"], ti=ti))))
     for i in range(int(cfg.get("leechers", 0))):
         s = lt.session(settings(int(cfg.get("limitLeech", 0))))
-        atp = lt.add_torrent_params()
-        atp.ti = ti
-        atp.save_path = os.path.join(cfg["leechDir"], str(i))
-        atp.flags &= ~lt.torrent_flags.auto_managed
-        atp.flags &= ~lt.torrent_flags.paused
-        sessions.append(("leech", i, s, s.add_torrent(atp)))
+        sessions.append(("leech", i, s, s.add_torrent(add_params(os.path.join(cfg["leechDir"], str(i)), ti=ti))))
 
     counts = {"seed": {"in": {}, "out": {}}, "leech": {"in": {}, "out": {}}}
     listening = set()
@@ -119,8 +95,7 @@ def main():
                 if role == "leech" and h.status().num_peers == 0:
                     h.connect_peer((str(target[0]), int(target[1])))
         # End of stdin means the harness went away.
-        r, _, _ = select.select([sys.stdin], [], [], 0.05)
-        if r and sys.stdin.readline() == "":
+        if read_line(0.05) is STDIN_CLOSED:
             break
     emit({"event": "summary", **counts, "allowedFast": {k: sorted(v) for k, v in allowed.items()}})
     for role, index, s, h in sessions:

@@ -34,19 +34,16 @@ chokes: one entry per incoming choke: {index, pending, owed}.
 import json
 import os
 import re
-import select
 import sys
 import time
 
 import libtorrent as lt
 import lt_fast_log
+from lt_common import STDIN_CLOSED, add_params, emit, read_line
 
 MSG = re.compile(r"(<==|==>)\s*([A-Z_]+)")
 BLOCK = re.compile(r"piece: (\d+) s: ([0-9a-fA-F]+) l: ([0-9a-fA-F]+)")
 SETTLE_S = 3.0
-
-
-emit = lt_fast_log.emit
 
 
 class Ledger:
@@ -75,12 +72,7 @@ def main():
     for i in range(int(cfg["leechers"])):
         # The same loopback, TCP-only session with the peer log on as lt_fast_log.py's.
         s = lt.session(lt_fast_log.settings())
-        atp = lt.add_torrent_params()
-        atp.ti = ti
-        atp.save_path = os.path.join(cfg["leechDir"], str(i))
-        atp.flags &= ~lt.torrent_flags.auto_managed
-        atp.flags &= ~lt.torrent_flags.paused
-        sessions.append((i, s, s.add_torrent(atp)))
+        sessions.append((i, s, s.add_torrent(add_params(os.path.join(cfg["leechDir"], str(i)), ti=ti))))
 
     counts = {"in": {}, "out": {}}
     totals = {k: 0 for k in ("owed", "owedRejected", "owedServed", "owedServedWhileChoked", "owedCancelled",
@@ -173,8 +165,7 @@ def main():
                 if h.status().num_peers == 0:
                     h.connect_peer(target)
         # End of stdin means the harness went away.
-        r, _, _ = select.select([sys.stdin], [], [], 0.05)
-        if r and sys.stdin.readline() == "":
+        if read_line(0.05) is STDIN_CLOSED:
             break
     totals["owedUnanswered"] = sum(len(led.owed) for led in ledgers.values() if not led.closed)
     emit({"event": "summary", **counts, "ledger": totals, "chokes": chokes})

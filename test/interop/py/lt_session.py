@@ -18,38 +18,23 @@ Reads JSON commands on stdin: {"cmd":"status"}, {"cmd":"connect","host":..,"port
 {"cmd":"quit"}. End of stdin means the harness went away: the session exits.
 """
 import json
-import os
-import select
 import sys
 import time
 
 import libtorrent as lt
-
-LOOPBACK = "127.0.0.1"
-
-
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+from lt_common import NOTHING, STDIN_CLOSED, USER_AGENT, add_params, emit, loopback_settings, read_command, run
 
 
 def make_settings(port):
     # Start from the high-performance seed preset (big send buffers, many active seeds), then
     # keep everything on loopback and TCP only: pytor speaks neither uTP nor DHT.
     s = lt.high_performance_seed()
+    s.update(loopback_settings(port))
     s.update({
-        "listen_interfaces": "%s:%d" % (LOOPBACK, port),
-        "outgoing_interfaces": LOOPBACK,
-        "enable_dht": False,
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
-        "enable_ip_notifier": False,
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
         "enable_outgoing_tcp": True,
         "enable_incoming_tcp": True,
-        "allow_multiple_connections_per_ip": True,
         "upload_rate_limit": 0,
         "download_rate_limit": 0,
         "rate_limit_ip_overhead": False,
@@ -59,13 +44,11 @@ def make_settings(port):
         "active_limit": 200,
         "dont_count_slow_torrents": False,
         "auto_manage_startup": 0,
-        # A tracker on localhost is what the tests use; the SSRF guard would refuse some URLs.
-        "ssrf_mitigation": False,
         "alert_mask": lt.alert.category_t.error_notification
         | lt.alert.category_t.status_notification
         | lt.alert.category_t.storage_notification
         | lt.alert.category_t.tracker_notification,
-        "user_agent": "pytor-harness libtorrent/" + lt.__version__,
+        "user_agent": USER_AGENT,
     })
     return s
 
@@ -77,18 +60,12 @@ def main():
     interval = max(0.05, float(cfg.get("statusIntervalMs", 200)) / 1000.0)
     ses = lt.session(make_settings(port))
 
-    atp = lt.add_torrent_params()
     if cfg.get("torrentFile"):
-        atp.ti = lt.torrent_info(cfg["torrentFile"])
+        atp = add_params(ti=lt.torrent_info(cfg["torrentFile"]), save_path=cfg["saveDir"])
     else:
-        atp = lt.parse_magnet_uri(cfg["magnet"])
-    atp.save_path = cfg["saveDir"]
-    flags = atp.flags
-    flags &= ~lt.torrent_flags.auto_managed
-    flags &= ~lt.torrent_flags.paused
+        atp = add_params(magnet=cfg["magnet"], save_path=cfg["saveDir"])
     if mode == "seed" and cfg.get("seedMode"):
-        flags |= lt.torrent_flags.seed_mode
-    atp.flags = flags
+        atp.flags |= lt.torrent_flags.seed_mode
     trackers = cfg.get("trackers") or []
     if trackers:
         atp.trackers = list(atp.trackers) + list(trackers)
@@ -173,25 +150,17 @@ def main():
                 h.connect_peer(p)
 
         if stdin_open:
-            r, _, _ = select.select([sys.stdin], [], [], 0.05)
-            if r:
-                line = sys.stdin.readline()
-                if line == "":
-                    break  # the harness is gone
-                line = line.strip()
-                if line:
-                    try:
-                        cmd = json.loads(line)
-                    except ValueError:
-                        emit({"event": "error", "message": "bad command: " + line})
-                        continue
-                    c = cmd.get("cmd")
-                    if c == "status":
-                        emit(status_obj())
-                    elif c == "connect":
-                        h.connect_peer((str(cmd["host"]), int(cmd["port"])))
-                    elif c == "quit":
-                        break
+            cmd = read_command(0.05)
+            if cmd is STDIN_CLOSED:
+                break  # the harness is gone
+            if cmd is not NOTHING:
+                c = cmd.get("cmd")
+                if c == "status":
+                    emit(status_obj())
+                elif c == "connect":
+                    h.connect_peer((str(cmd["host"]), int(cmd["port"])))
+                elif c == "quit":
+                    break
         else:
             time.sleep(0.05)
 
@@ -200,10 +169,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        pass
-    except Exception as e:  # reported to the harness as one line, then a non-zero exit
-        emit({"event": "error", "message": "%s: %s" % (type(e).__name__, e)})
-        sys.exit(1)
+    run(main)

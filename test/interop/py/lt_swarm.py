@@ -26,19 +26,12 @@ DHT, LSD, UPnP, NAT-PMP and uTP are off in every session (see lt_session.make_se
 """
 import json
 import os
-import select
 import sys
 import time
 
 import libtorrent as lt
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lt_session import make_settings  # noqa: E402
-
-
-def emit(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+from lt_common import NOTHING, STDIN_CLOSED, add_params, emit, read_command, run
+from lt_session import make_settings
 
 
 def main():
@@ -57,18 +50,12 @@ def main():
         # Many sessions share two cores: keep each one's thread count small.
         s.update({"aio_threads": 2, "hashing_threads": 1})
         ses = lt.session(s)
-        atp = lt.add_torrent_params()
-        atp.ti = ti
         if mode == "seed":
-            atp.save_path = cfg["saveDir"]
+            save_path = cfg["saveDir"]
         else:
-            d = os.path.join(cfg["saveDir"], str(i))
-            os.makedirs(d, exist_ok=True)
-            atp.save_path = d
-        flags = atp.flags
-        flags &= ~lt.torrent_flags.auto_managed
-        flags &= ~lt.torrent_flags.paused
-        atp.flags = flags
+            save_path = os.path.join(cfg["saveDir"], str(i))
+            os.makedirs(save_path, exist_ok=True)
+        atp = add_params(save_path, ti=ti)
         if mode == "seed" and cfg.get("haveAll"):
             atp.have_pieces = [True] * ti.num_pieces()
         h = ses.add_torrent(atp)
@@ -137,27 +124,19 @@ def main():
                         x["h"].connect_peer(p)
 
         if stdin_open:
-            r, _, _ = select.select([sys.stdin], [], [], 0.02)
-            if r:
-                line = sys.stdin.readline()
-                if line == "":
-                    break  # the harness is gone
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    cmd = json.loads(line)
-                except ValueError:
-                    emit({"event": "error", "message": "bad command: " + line})
-                    continue
-                c = cmd.get("cmd")
-                if c == "status":
-                    emit(totals())
-                elif c == "connect":
-                    for x in sessions:
-                        x["h"].connect_peer((str(cmd["host"]), int(cmd["port"])))
-                elif c == "quit":
-                    break
+            cmd = read_command(0.02)
+            if cmd is STDIN_CLOSED:
+                break  # the harness is gone
+            if cmd is NOTHING:
+                continue
+            c = cmd.get("cmd")
+            if c == "status":
+                emit(totals())
+            elif c == "connect":
+                for x in sessions:
+                    x["h"].connect_peer((str(cmd["host"]), int(cmd["port"])))
+            elif c == "quit":
+                break
         else:
             time.sleep(0.02)
 
@@ -166,10 +145,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        pass
-    except Exception as e:
-        emit({"event": "error", "message": "%s: %s" % (type(e).__name__, e)})
-        sys.exit(1)
+    run(main)

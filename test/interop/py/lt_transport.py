@@ -19,17 +19,12 @@ Reads JSON commands on stdin: {"cmd":"status"}, {"cmd":"connect","host":..,"port
 {"cmd":"quit"}; end of stdin ends the session.
 """
 import json
-import os
-import select
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import libtorrent as lt  # noqa: E402
-import lt_session  # noqa: E402
-
-emit = lt_session.emit
+import libtorrent as lt
+import lt_session
+from lt_common import NOTHING, STDIN_CLOSED, add_params, emit, read_line, run
 
 # peer_info::utp_socket (bit 17 of peer_info.flags in libtorrent 2.0); the binding has no name for it.
 UTP_SOCKET = 1 << 17
@@ -63,12 +58,9 @@ def main():
         ses.add_extension("smart_ban")
 
     if cfg.get("torrentFile"):
-        atp = lt.add_torrent_params()
-        atp.ti = lt.torrent_info(cfg["torrentFile"])
+        atp = add_params(ti=lt.torrent_info(cfg["torrentFile"]), save_path=cfg["saveDir"])
     else:
-        atp = lt.parse_magnet_uri(cfg["magnet"])
-    atp.save_path = cfg["saveDir"]
-    atp.flags = atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
+        atp = add_params(magnet=cfg["magnet"], save_path=cfg["saveDir"])
     h = ses.add_torrent(atp)
     for p in cfg.get("peers") or []:
         h.connect_peer((str(p[0]), int(p[1])))
@@ -125,14 +117,10 @@ def main():
         if now - last_status >= interval:
             last_status = now
             emit(status_obj())
-        r, _, _ = select.select([sys.stdin], [], [], 0.05)
-        if r:
-            line = sys.stdin.readline()
-            if line == "":
-                break
-            line = line.strip()
-            if not line:
-                continue
+        line = read_line(0.05)
+        if line is STDIN_CLOSED:
+            break
+        if line is not NOTHING:
             cmd = json.loads(line)
             if cmd.get("cmd") == "status":
                 emit(status_obj())
@@ -145,10 +133,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        pass
-    except Exception as e:
-        emit({"event": "error", "message": "%s: %s" % (type(e).__name__, e)})
-        sys.exit(1)
+    run(main)
