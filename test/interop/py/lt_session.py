@@ -27,7 +27,7 @@ from lt_common import NOTHING, STDIN_CLOSED, USER_AGENT, add_params, emit, loopb
 
 def make_settings(port):
     # Start from the high-performance seed preset (big send buffers, many active seeds), then
-    # keep everything on loopback and TCP only: pytor speaks neither uTP nor DHT.
+    # keep everything on loopback and TCP only (the tests of uTP and the DHT use their own scripts).
     s = lt.high_performance_seed()
     s.update(loopback_settings(port))
     s.update({
