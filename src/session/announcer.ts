@@ -25,6 +25,7 @@ export class Announcer {
   private retryS = RETRY_FIRST_S;
   private stopped = false;
   private inflight: Promise<void> | undefined;
+  private inflightEvent: AnnounceParams['event'];
   private completedPending = false;
   private readonly abort = new AbortController();
 
@@ -57,19 +58,39 @@ export class Announcer {
     else this.announce('completed');
   }
 
-  /** Sends `stopped` (bounded by timeoutMs) and ends all timers. */
+  /**
+   * Sends `stopped` (bounded by timeoutMs) and ends all timers. A `completed` still in flight
+   * or queued goes first, bounded the same way: it is what counts the download at the tracker,
+   * and a download that ends the program stops right after completing.
+   */
   async stop(timeoutMs = 3000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.inflightEvent === 'completed') await this.settleWithin(this.inflight, timeoutMs);
     this.abort.abort();
     await this.inflight?.catch(() => undefined);
     if (!this.hasTrackers) return;
+    if (this.completedPending) {
+      this.completedPending = false;
+      try {
+        await this.tiers.announce(this.params('completed'), { timeoutMs });
+      } catch (err) {
+        log('completed announce failed: %s', (err as Error).message);
+      }
+    }
     try {
       await this.tiers.announce(this.params('stopped'), { timeoutMs });
     } catch (err) {
       log('stopped announce failed: %s', (err as Error).message);
     }
+  }
+
+  /** Waits for `p` to settle, or `ms`, whichever comes first. */
+  private async settleWithin(p: Promise<void> | undefined, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([p?.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   private params(event: AnnounceParams['event']): AnnounceParams {
@@ -80,6 +101,7 @@ export class Announcer {
     if (this.stopped || !this.hasTrackers) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.inflightEvent = event;
     const run = this.tiers.announce(this.params(event), { signal: this.abort.signal }).then(
       ({ url, result }) => {
         this.retryS = RETRY_FIRST_S;

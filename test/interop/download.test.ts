@@ -167,9 +167,18 @@ test('multi-file 64+ MiB torrent: nested folders, odd sizes, an empty file, piec
   t.after(() => seeder.stop());
   const listed = await pollUntil(() => bt.peers(f.made.infoHash).includes(`${LOCAL}:${seeder.port}`), 20_000, 100);
   assert.ok(listed, `tracker peers: ${JSON.stringify(bt.peers(f.made.infoHash))}`);
+  // What the tracker hears from pytor (peer ids -PT...): started, completed, then stopped as it
+  // exits; the completed announce must not be cut short by the stopped one.
+  const heard: string[] = [];
+  for (const event of ['start', 'update', 'complete', 'stop']) {
+    bt.server.on(event, (_addr: string, params: { peer_id?: string }) => {
+      if (Buffer.from(params.peer_id ?? '', 'hex').toString('latin1').startsWith('-PT')) heard.push(event);
+    });
+  }
   const out = path.join(f.dir, 'out');
   const r = await runPytor(['download', f.torrentFile, '-o', out, '--port', '0', '--json'], { timeoutMs: RUN_MS });
   assert.equal(r.code, 0, `exit ${r.code} ${r.signal}\n${r.stdout}\n${r.stderr}`);
+  assert.deepEqual(heard, ['start', 'complete', 'stop']);
   const s = parseSummary(r.stdout, r.stderr);
   assert.equal(s.complete, true);
   assert.equal(s.verified, total);

@@ -1,5 +1,6 @@
 // The announcer on a fake clock: one re-announce timer chain whatever the order of events,
-// `completed` after an in-flight `started`, exactly one `stopped`, and nothing left running.
+// `completed` after an in-flight `started`, exactly one `stopped` (after a `completed` still on
+// its way, bounded by the stop timeout), and nothing left running.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Announcer } from '../../src/session/announcer.js';
@@ -98,4 +99,60 @@ test('a failing tracker is retried with backoff; stop ends the retries', async (
   t.mock.timers.tick(3_600_000);
   await settle();
   assert.equal(calls.filter((c) => c.event !== 'stopped').length, 3, 'no retry after stop');
+});
+
+test('stop lets a completed announce in flight finish first, bounded by the stop timeout', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  // The tracker answers: completed is not cancelled, stopped follows it.
+  {
+    const { tiers, calls } = manualTracker();
+    const a = new Announcer(tiers, base, hooks);
+    a.completed();
+    await settle();
+    const stopping = a.stop(3000);
+    await settle();
+    assert.deepEqual(calls.map((c) => c.event), ['completed'], 'stopped waits for completed');
+    calls[0]!.answer();
+    await settle();
+    assert.deepEqual(calls.map((c) => c.event), ['completed', 'stopped']);
+    calls[1]!.answer();
+    await stopping;
+  }
+  // The tracker never answers completed: after the stop timeout it is cancelled, stopped goes out.
+  {
+    const { tiers, calls } = manualTracker();
+    const a = new Announcer(tiers, base, hooks);
+    a.completed();
+    await settle();
+    const stopping = a.stop(3000);
+    await settle();
+    t.mock.timers.tick(2_999);
+    await settle();
+    assert.equal(calls.length, 1);
+    t.mock.timers.tick(1);
+    await settle();
+    assert.deepEqual(calls.map((c) => c.event), ['completed', 'stopped']);
+    calls[1]!.answer();
+    await stopping;
+  }
+});
+
+test('stop while completed waits behind started: started is cancelled, completed then stopped go out', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { tiers, calls } = manualTracker();
+  const a = new Announcer(tiers, base, hooks);
+  a.start();
+  a.completed();
+  await settle();
+  const stopping = a.stop(3000);
+  await settle();
+  assert.deepEqual(calls.map((c) => c.event), ['started', 'completed']);
+  calls[1]!.answer();
+  await settle();
+  assert.deepEqual(calls.map((c) => c.event), ['started', 'completed', 'stopped']);
+  calls[2]!.answer();
+  await stopping;
+  t.mock.timers.tick(3_600_000);
+  await settle();
+  assert.equal(calls.length, 3, 'nothing after stopped');
 });
