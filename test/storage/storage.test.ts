@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Torrent } from '../../src/metainfo/types.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { pieceSpans } from '../../src/storage/file-map.js';
-import { TorrentStorage } from '../../src/storage/storage.js';
+import { checkPlan, TorrentStorage } from '../../src/storage/storage.js';
 import { makeTorrent, pieceOf, streamOf, type FileSpec } from './fixture.js';
 import { prng, randomBytes } from '../helpers/random.js';
 
@@ -188,8 +188,13 @@ describe('TorrentStorage', () => {
     assert.ok(bad.size < torrent.pieces.length && bad.size >= 3);
     const storage = await TorrentStorage.open(torrent, out);
     try {
-      const found = await storage.checkExisting();
-      assert.deepEqual(found, torrent.pieces.map((_h, i) => !bad.has(i)));
+      // One piece at a time or several, hashed on the main thread or the thread pool: the same.
+      for (const plan of [{ lanes: 1, offThread: false }, { lanes: 2, offThread: false }, { lanes: 2, offThread: true }, { lanes: 5, offThread: true }]) {
+        const progress: number[] = [];
+        const found = await storage.checkExisting((done) => progress.push(done), undefined, plan);
+        assert.deepEqual(found, torrent.pieces.map((_h, i) => !bad.has(i)), JSON.stringify(plan));
+        assert.deepEqual(progress, torrent.pieces.map((_h, i) => i + 1), `${JSON.stringify(plan)}: progress counts up to every piece`);
+      }
       // open() restored the missing and short files to full length for the download.
       assert.equal((await stat(path.join(dir, 'e.bin'))).size, 190);
       assert.equal((await stat(path.join(dir, 'sub', 'deeper', 'c.bin'))).size, 2500);
@@ -343,4 +348,15 @@ describe('TorrentStorage path safety', () => {
     await mkdir(path.join(second.out, 'content', 'y.bin'), { recursive: true });
     await assert.rejects(TorrentStorage.open(small, second.out), isStorageError('ENOTFILE'));
   });
+});
+
+it('checkPlan: two lanes on the main thread up to two cores; beyond, one per core plus one on the pool, bounded', () => {
+  const MiB = 1024 * 1024;
+  assert.deepEqual(checkPlan(256 * 1024, 1, 4), { lanes: 2, offThread: false });
+  assert.deepEqual(checkPlan(256 * 1024, 2, 4), { lanes: 2, offThread: false });
+  assert.deepEqual(checkPlan(256 * 1024, 3, 4), { lanes: 4, offThread: true });
+  assert.deepEqual(checkPlan(256 * 1024, 16, 4), { lanes: 4, offThread: true }, 'no more than the thread pool has threads');
+  assert.deepEqual(checkPlan(256 * 1024, 16, 8), { lanes: 8, offThread: true });
+  assert.deepEqual(checkPlan(16 * MiB, 16, 8), { lanes: 2, offThread: true }, '32 MiB of 16 MiB pieces');
+  assert.deepEqual(checkPlan(64 * MiB, 8, 4), { lanes: 2, offThread: true }, 'two at least, whatever the piece size');
 });
