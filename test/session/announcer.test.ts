@@ -32,14 +32,19 @@ function manualTracker() {
 const base = { infoHash: Buffer.alloc(20, 1), peerId: Buffer.alloc(20, 2), port: 6881, key: 7 };
 const hooks = { counters: () => ({ uploaded: 0, downloaded: 0, left: 1 }), onPeers: () => undefined, onError: () => undefined };
 
+/** An announcer whose one tracker answers only when the test says so. */
+function announcerOnManualTracker() {
+  const { tiers, calls } = manualTracker();
+  return { a: new Announcer(tiers, base, hooks), calls };
+}
+
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
 test('completed while started is in flight: sent after it, and one re-announce per interval', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
-  const { tiers, calls } = manualTracker();
-  const a = new Announcer(tiers, base, hooks);
+  const { a, calls } = announcerOnManualTracker();
   a.start();
   a.completed();
   await settle();
@@ -72,8 +77,7 @@ test('completed while started is in flight: sent after it, and one re-announce p
 
 test('a failing tracker is retried with backoff; stop ends the retries', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
-  const { tiers, calls } = manualTracker();
-  const a = new Announcer(tiers, base, hooks);
+  const { a, calls } = announcerOnManualTracker();
   a.start();
   await settle();
   calls[0]!.fail();
@@ -105,8 +109,7 @@ test('stop lets a completed announce in flight finish first, bounded by the stop
   t.mock.timers.enable({ apis: ['setTimeout'] });
   // The tracker answers: completed is not cancelled, stopped follows it.
   {
-    const { tiers, calls } = manualTracker();
-    const a = new Announcer(tiers, base, hooks);
+    const { a, calls } = announcerOnManualTracker();
     a.completed();
     await settle();
     const stopping = a.stop(3000);
@@ -120,8 +123,7 @@ test('stop lets a completed announce in flight finish first, bounded by the stop
   }
   // The tracker never answers completed: after the stop timeout it is cancelled, stopped goes out.
   {
-    const { tiers, calls } = manualTracker();
-    const a = new Announcer(tiers, base, hooks);
+    const { a, calls } = announcerOnManualTracker();
     a.completed();
     await settle();
     const stopping = a.stop(3000);
@@ -139,8 +141,7 @@ test('stop lets a completed announce in flight finish first, bounded by the stop
 
 test('stop while completed waits behind started: started is cancelled, completed then stopped go out', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
-  const { tiers, calls } = manualTracker();
-  const a = new Announcer(tiers, base, hooks);
+  const { a, calls } = announcerOnManualTracker();
   a.start();
   a.completed();
   await settle();
