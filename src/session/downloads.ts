@@ -118,7 +118,7 @@ export class Downloader {
   verifiedPiece(index: number, buffer: Buffer): void {
     this.downloaded += buffer.length;
     const picker = this.host.picker;
-    if (picker.abandonPartial(index)) {
+    if (picker.webSeedDelivered(index)) {
       // Peers were fetching it too (endgame): their requests are moot now.
       const size = picker.pieceSize(index);
       for (const peer of this.host.peers()) {

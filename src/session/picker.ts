@@ -263,10 +263,12 @@ export class PiecePicker {
   }
 
   /**
-   * A web seed delivered piece `index`: what peers gathered of it is dropped (their blocks are
-   * unwanted from now on). True when there was such a partial piece.
+   * A web seed delivered piece `index`, verified: it is being written, so it is neither claimed
+   * nor partial any more (what peers gathered of it is dropped, their blocks unwanted from now
+   * on). True when there was such a partial piece.
    */
-  abandonPartial(index: number): boolean {
+  webSeedDelivered(index: number): boolean {
+    this.claimed.delete(index);
     const p = this.partial.get(index);
     if (!p) return false;
     this.partial.delete(index);
