@@ -44,7 +44,7 @@ export interface CheckPlan {
 
 /**
  * Up to two cores: two lanes, hashed on the main thread while the other lane's read runs (on
- * 2 cores, hashing on the pool was no faster and cost 20% more CPU: bench check, A/B). More
+ * 2 cores, hashing on the pool was no faster and cost about 15% more CPU: bench check, A/B). More
  * cores: one lane more than the cores, hashed on the thread pool, at most the pool's threads
  * (4 unless UV_THREADPOOL_SIZE says otherwise) and CHECK_BUFFER_BYTES of pieces.
  */
