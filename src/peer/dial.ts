@@ -136,12 +136,9 @@ async function dialUtpFirst(address: PeerAddress, opts: DialPeerOptions, utp: Ut
       return first.tcp.value;
     }
   }
-  // One has failed: the other decides.
+  // One has failed (so both cannot have connected): the other decides.
   const [u, t] = await Promise.all([utpTry, tcpTry]);
-  if (u.ok) {
-    if (t.ok) t.value.stream.destroy();
-    return overUtp(address, u.value, opts);
-  }
+  if (u.ok) return overUtp(address, u.value, opts);
   if (t.ok) return t.value;
   if (!(t.err instanceof PeerError) || t.err.code !== 'EPEER_CONNECT') throw t.err;
   throw new PeerError('EPEER_CONNECT', formatAddress(address), `uTP: ${(u.err as Error).message}; TCP: ${t.err.detail}`);

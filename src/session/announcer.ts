@@ -73,16 +73,17 @@ export class Announcer {
     if (!this.hasTrackers) return;
     if (this.completedPending) {
       this.completedPending = false;
-      try {
-        await this.tiers.announce(this.params('completed'), { timeoutMs });
-      } catch (err) {
-        log('completed announce failed: %s', (err as Error).message);
-      }
+      await this.announceWithin('completed', timeoutMs);
     }
+    await this.announceWithin('stopped', timeoutMs);
+  }
+
+  /** One announce of the shutdown, bounded by timeoutMs; a failure is only logged. */
+  private async announceWithin(event: 'completed' | 'stopped', timeoutMs: number): Promise<void> {
     try {
-      await this.tiers.announce(this.params('stopped'), { timeoutMs });
+      await this.tiers.announce(this.params(event), { timeoutMs });
     } catch (err) {
-      log('stopped announce failed: %s', (err as Error).message);
+      log('%s announce failed: %s', event, (err as Error).message);
     }
   }
 

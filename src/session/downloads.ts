@@ -121,11 +121,7 @@ export class Downloader {
     if (picker.webSeedDelivered(index)) {
       // Peers were fetching it too (endgame): their requests are moot now.
       const size = picker.pieceSize(index);
-      for (const peer of this.host.peers()) {
-        for (let begin = 0; begin < size; begin += BLOCK_LENGTH) {
-          if (peer.isRequested(index, begin)) peer.cancel(index, begin, Math.min(BLOCK_LENGTH, size - begin));
-        }
-      }
+      for (let begin = 0; begin < size; begin += BLOCK_LENGTH) this.cancelBlock(index, begin, Math.min(BLOCK_LENGTH, size - begin));
     }
     this.writeVerified(index, buffer);
   }
@@ -148,14 +144,17 @@ export class Downloader {
     this.downloaded += block.length;
     const picker = this.host.picker;
     const outcome = picker.blockReceived(index, begin, block, peer.label);
-    if (picker.inEndgame() || outcome.kind === 'complete') {
-      // Someone else may still be fetching this block: tell them not to bother.
-      for (const other of this.host.peers()) {
-        if (other !== peer && other.isRequested(index, begin)) other.cancel(index, begin, block.length);
-      }
-    }
+    // Someone else may still be fetching this block: tell them not to bother.
+    if (picker.inEndgame() || outcome.kind === 'complete') this.cancelBlock(index, begin, block.length, peer);
     if (outcome.kind === 'complete') this.pieceComplete(outcome.piece.index, outcome.piece.buffer, outcome.piece.contributors);
     this.fill(peer);
+  }
+
+  /** Cancels the block's request with every peer that has one in flight (but `except`). */
+  private cancelBlock(index: number, begin: number, length: number, except?: PeerConnection): void {
+    for (const peer of this.host.peers()) {
+      if (peer !== except && peer.isRequested(index, begin)) peer.cancel(index, begin, length);
+    }
   }
 
   /** Whether a peer has something we still want (so we should be interested). */

@@ -88,8 +88,9 @@ export class PiecePicker {
   private readonly wantedBytesOf: Float64Array | undefined;
   private wantedVerified = 0;
   /**
-   * Pieces handed whole to a web seed: not missing until it answers. Once nothing is missing, a
-   * claimed piece may be partial as well (peers fetching it too, see pick and claimPiece).
+   * Pieces handed whole to a web seed: not missing until it answers, never had (a piece leaves
+   * the set once verified). Once nothing is missing, a claimed piece may be partial as well
+   * (peers fetching it too, see pick and claimPiece).
    */
   private readonly claimed = new Set<number>();
   /** Pieces in file order (after the first few), for --sequential and --stdout. */
@@ -298,7 +299,7 @@ export class PiecePicker {
     for (const index of this.partial.keys()) if (peer.has(index)) return true;
     for (const index of this.missing) if (peer.has(index)) return true;
     // Nothing missing: pieces web seeds hold are fair game too (claimedFor).
-    if (this.missing.length === 0) for (const index of this.claimed) if (!this.have[index] && peer.has(index)) return true;
+    if (this.missing.length === 0) for (const index of this.claimed) if (peer.has(index)) return true;
     return false;
   }
 
@@ -325,7 +326,7 @@ export class PiecePicker {
    */
   private claimedFor(peer: PickerPeer): number | undefined {
     if (this.missing.length > 0) return undefined;
-    for (const index of this.claimed) if (!this.partial.has(index) && !this.have[index] && peer.has(index)) return index;
+    for (const index of this.claimed) if (!this.partial.has(index) && peer.has(index)) return index;
     return undefined;
   }
 

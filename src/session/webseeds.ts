@@ -1,8 +1,9 @@
 /**
  * Web seeds (BEP 19) as sources beside peers: each usable seed is given one whole piece at a
  * time that the picker hands out (claimPiece), so peers and web seeds do not fetch the same
- * piece until nothing else is missing (endgame: then the first to finish a piece wins). A verified piece goes through the downloader's write path like a peer's; a failure
- * gives the piece back to the picker and the seed to its backoff policy (webseed/policy.ts),
+ * piece until nothing else is missing (endgame: then the first to finish a piece wins). A
+ * verified piece goes through the downloader's write path like a peer's; a failure gives the
+ * piece back to the picker and the seed to its backoff policy (webseed/policy.ts),
  * which drops it with a one-line warning. Bad bytes count against the seed, never a peer.
  */
 import createDebug from 'debug';
