@@ -109,8 +109,8 @@ test('the web UI drives the real daemon: magnet from a libtorrent seeder, .torre
     const s = await rpc(base, 'session-get');
     return s['speed-limit-down-enabled'] === true && s['speed-limit-down'] === 1000 && s['speed-limit-up-enabled'] === true && s['speed-limit-up'] === 250;
   }, 15_000);
-  // The form is rebuilt when the page hears of new limits: wait for that, or it would put the
-  // old values back over what is typed next (the cause of an intermittent failure here).
+  // Wait until the page shows the limits it set (its edits are dropped once the session is read
+  // again), so the edits below start from the daemon's values, not from a stale read.
   await until('the page showing the limits', async () => (await page.getByLabel('Download limit').inputValue()) === '1000' && (await page.getByLabel('Upload limit').inputValue()) === '250', 15_000);
   await page.getByLabel('Download limit').fill('');
   await page.getByLabel('Upload limit').fill('');
